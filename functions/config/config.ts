@@ -1,0 +1,166 @@
+import * as z from 'zod/mini';
+import { ConfigError } from '../errors/errors';
+import { ESET_REGIONS, type EsetRegion } from '../eset/regions';
+
+const intFrom = (name: string, def: number, min: number, max: number) =>
+  z._default(
+    z
+      .pipe(
+        z.string().check(z.regex(/^\d+$/, { error: `${name} must be a whole number` })),
+        z.transform(Number),
+      )
+      .check(z.refine((n) => n >= min && n <= max, { error: `${name} must be between ${min} and ${max}` })),
+    def,
+  );
+
+const optionalUrl = (name: string) =>
+  z.optional(z.string().check(z.regex(/^https?:\/\/[^\s]+$/, { error: `${name} must be an http(s) URL` })));
+
+const nonEmpty = (name: string) =>
+  z.optional(z.string().check(z.minLength(1, { error: `${name} must not be empty` })));
+
+const EnvSchema = z.object({
+  ESET_REGION: z.optional(
+    z.enum(ESET_REGIONS, { error: `ESET_REGION must be one of ${ESET_REGIONS.join(', ')}` }),
+  ),
+  ESET_API_URL: optionalUrl('ESET_API_URL'),
+  ESET_AUTH_URL: optionalUrl('ESET_AUTH_URL'),
+  ESET_USERNAME: nonEmpty('ESET_USERNAME'),
+  ESET_PASSWORD: nonEmpty('ESET_PASSWORD'),
+  ESET_CREDENTIALS_SECRET_ARN: nonEmpty('ESET_CREDENTIALS_SECRET_ARN'),
+  ESET_INTEGRATION_NAME: z._default(z.string(), 'eset-close-bridge'),
+  WEBHOOK_SECRET: z.optional(
+    z.string().check(
+      z.regex(/^whsec_[A-Za-z0-9+/=]+([\s,]+whsec_[A-Za-z0-9+/=]+)*$/, {
+        error: 'WEBHOOK_SECRET must look like whsec_<base64> (several separated by spaces during rotation)',
+      }),
+    ),
+  ),
+  WEBHOOK_SECRET_ARN: nonEmpty('WEBHOOK_SECRET_ARN'),
+  RETRY_QUEUE_URL: nonEmpty('RETRY_QUEUE_URL'),
+  DEAD_LETTER_QUEUE_URL: nonEmpty('DEAD_LETTER_QUEUE_URL'),
+  ESET_TIMEOUT_MS: intFrom('ESET_TIMEOUT_MS', 8000, 10, 900_000),
+  ESET_MAX_RPS: intFrom('ESET_MAX_RPS', 5, 1, 10),
+  RETRY_BASE_SECONDS: intFrom('RETRY_BASE_SECONDS', 5, 0, 900),
+  RETRY_MAX_DELAY_SECONDS: intFrom('RETRY_MAX_DELAY_SECONDS', 900, 0, 900),
+  RETRY_MAX_AGE_SECONDS: intFrom('RETRY_MAX_AGE_SECONDS', 86_400, 1, 1_209_600),
+  ESET_SETTLE_SECONDS: intFrom('ESET_SETTLE_SECONDS', 150, 0, 900),
+  PENDING_RESEND_SECONDS: intFrom('PENDING_RESEND_SECONDS', 5, 0, 300),
+  WEBHOOK_TOLERANCE_SECONDS: intFrom('WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
+  MAX_BODY_BYTES: intFrom('MAX_BODY_BYTES', 65_536, 1024, 1_048_576),
+});
+
+export type Credentials = { username: string; password: string };
+
+/** Where the ESET credentials and the webhook secret come from. */
+export type SecretSource<T> = { kind: 'value'; value: T } | { kind: 'secretsManager'; arn: string };
+
+export interface Config {
+  esetApiUrl: string;
+  esetAuthUrl: string;
+  esetIntegrationName: string;
+  esetCredentials: SecretSource<Credentials>;
+  webhookSecret?: SecretSource<string>;
+  retryQueueUrl?: string;
+  deadLetterQueueUrl?: string;
+  esetTimeoutMs: number;
+  esetMaxRps: number;
+  retryBaseSeconds: number;
+  retryMaxDelaySeconds: number;
+  retryMaxAgeSeconds: number;
+  esetSettleSeconds: number;
+  pendingResendSeconds: number;
+  webhookToleranceSeconds: number;
+  maxBodyBytes: number;
+}
+
+/** What each Lambda needs beyond the common part; reported together with all other problems. */
+export interface ConfigNeeds {
+  webhookSecret?: boolean;
+  retryQueue?: boolean;
+  deadLetterQueue?: boolean;
+}
+
+/**
+ * Parses the environment once, at cold start. Pure: the same env gives the same config.
+ * Every missing or malformed variable is named in one ConfigError, so an operator fixes
+ * them all in one deploy.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  needs: ConfigNeeds = {},
+): Config {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in EnvSchema.shape && v !== undefined && v !== ''),
+  );
+  const parsed = z.safeParse(EnvSchema, cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? '');
+      problems.push(issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`);
+    }
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
+  }
+  const e = parsed.data;
+
+  let esetApiUrl = e.ESET_API_URL;
+  let esetAuthUrl = e.ESET_AUTH_URL;
+  if (e.ESET_REGION) {
+    const urls = regionUrls(e.ESET_REGION);
+    esetApiUrl ??= urls.api;
+    esetAuthUrl ??= urls.auth;
+  }
+  if (!esetApiUrl) problems.push('ESET_REGION or ESET_API_URL is required');
+  if (!esetAuthUrl) problems.push('ESET_REGION or ESET_AUTH_URL is required');
+
+  let esetCredentials: SecretSource<Credentials> | undefined;
+  if (e.ESET_USERNAME && e.ESET_PASSWORD) {
+    esetCredentials = { kind: 'value', value: { username: e.ESET_USERNAME, password: e.ESET_PASSWORD } };
+  } else if (e.ESET_CREDENTIALS_SECRET_ARN) {
+    esetCredentials = { kind: 'secretsManager', arn: e.ESET_CREDENTIALS_SECRET_ARN };
+  } else {
+    problems.push('ESET_USERNAME and ESET_PASSWORD, or ESET_CREDENTIALS_SECRET_ARN, are required');
+  }
+
+  let webhookSecret: SecretSource<string> | undefined;
+  if (e.WEBHOOK_SECRET) webhookSecret = { kind: 'value', value: e.WEBHOOK_SECRET };
+  else if (e.WEBHOOK_SECRET_ARN) webhookSecret = { kind: 'secretsManager', arn: e.WEBHOOK_SECRET_ARN };
+  else if (needs.webhookSecret) problems.push('WEBHOOK_SECRET or WEBHOOK_SECRET_ARN is required');
+
+  if (needs.retryQueue && !e.RETRY_QUEUE_URL) problems.push('RETRY_QUEUE_URL is required');
+  if (needs.deadLetterQueue && !e.DEAD_LETTER_QUEUE_URL) problems.push('DEAD_LETTER_QUEUE_URL is required');
+  if (e.RETRY_BASE_SECONDS > e.RETRY_MAX_DELAY_SECONDS) {
+    problems.push('RETRY_BASE_SECONDS must not exceed RETRY_MAX_DELAY_SECONDS');
+  }
+
+  if (problems.length > 0 || !esetApiUrl || !esetAuthUrl || !esetCredentials) {
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
+  }
+
+  return {
+    esetApiUrl: esetApiUrl.replace(/\/+$/, ''),
+    esetAuthUrl: esetAuthUrl.replace(/\/+$/, ''),
+    esetIntegrationName: e.ESET_INTEGRATION_NAME,
+    esetCredentials,
+    ...(webhookSecret ? { webhookSecret } : {}),
+    ...(e.RETRY_QUEUE_URL ? { retryQueueUrl: e.RETRY_QUEUE_URL } : {}),
+    ...(e.DEAD_LETTER_QUEUE_URL ? { deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL } : {}),
+    esetTimeoutMs: e.ESET_TIMEOUT_MS,
+    esetMaxRps: e.ESET_MAX_RPS,
+    retryBaseSeconds: e.RETRY_BASE_SECONDS,
+    retryMaxDelaySeconds: e.RETRY_MAX_DELAY_SECONDS,
+    retryMaxAgeSeconds: e.RETRY_MAX_AGE_SECONDS,
+    esetSettleSeconds: e.ESET_SETTLE_SECONDS,
+    pendingResendSeconds: e.PENDING_RESEND_SECONDS,
+    webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+  };
+}
+
+function regionUrls(region: EsetRegion): { api: string; auth: string } {
+  return {
+    api: `https://${region}.incident-management.eset.systems`,
+    auth: `https://${region}.business-account.iam.eset.systems`,
+  };
+}

@@ -1,0 +1,38 @@
+import type { Credentials, SecretSource } from './config';
+
+/** Secrets are cached this long, then read again (so a rotated value is picked up). */
+const SECRET_MAX_AGE_SECONDS = 300;
+
+async function fetchSecret(arn: string): Promise<string> {
+  // Loaded on first use: local runs and tests never need the Secrets Manager client.
+  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
+  const value = await getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS });
+  if (typeof value !== 'string' || value === '') throw new Error('secret has no string value');
+  return value;
+}
+
+/** ESET API user: `{"username","password"}` from Secrets Manager, or the local variables. */
+export function credentialsResolver(source: SecretSource<Credentials>): () => Promise<Credentials> {
+  if (source.kind === 'value') return () => Promise.resolve(source.value);
+  return async () => {
+    const parsed: unknown = JSON.parse(await fetchSecret(source.arn));
+    const { username, password } = (parsed ?? {}) as Partial<Credentials>;
+    if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
+      throw new Error('ESET credentials secret must be JSON {"username","password"}');
+    }
+    return { username, password };
+  };
+}
+
+/**
+ * Webhook secrets: one value, or several separated by spaces (current first, then the previous
+ * one while senders move over), from Secrets Manager or the local variable.
+ */
+export function webhookSecretsResolver(source: SecretSource<string>): () => Promise<readonly string[]> {
+  const split = (v: string) => v.split(/[\s,]+/).filter((s) => s.length > 0);
+  if (source.kind === 'value') {
+    const secrets = split(source.value);
+    return () => Promise.resolve(secrets);
+  }
+  return async () => split(await fetchSecret(source.arn));
+}

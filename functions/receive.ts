@@ -1,0 +1,8 @@
+/** Lambda entry: the webhook receiver behind the Function URL. */
+import { createBridge } from './bridge';
+import { loadConfig } from './config/config';
+import { makeReceiveHandler } from './handlers/receive-handler';
+
+const bridge = createBridge(loadConfig(process.env, { webhookSecret: true, retryQueue: true }));
+
+export const handler = makeReceiveHandler(bridge.receive);

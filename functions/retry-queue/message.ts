@@ -1,0 +1,58 @@
+import * as z from 'zod/mini';
+import { CLOSURE_REASONS, type CloseRequest, INCIDENT_UUID } from '../webhook/close-request';
+
+/**
+ * The retry message (SQS body), version 1. It carries everything needed to continue the work
+ * in another process: the close request, where the work stands (`phase`), and the history
+ * that a dead-letter must explain.
+ * - close: send the close (again).
+ * - resend: re-send the identical close with `responseId` (ESET answered 202 at `pendingSince`).
+ * - verify: read the incident (not before `notBefore`) and close only if it is not closed.
+ */
+export const RetryMessageSchema = z.object({
+  v: z.literal(1),
+  request: z.object({
+    incidentUuid: z.string().check(z.regex(INCIDENT_UUID)),
+    closureReason: z.enum(CLOSURE_REASONS),
+    comment: z.string().check(z.minLength(1), z.maxLength(10_000)),
+    ticketId: z.optional(z.string().check(z.maxLength(256))),
+  }),
+  phase: z.enum(['close', 'resend', 'verify']),
+  responseId: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+  pendingSince: z.optional(z.iso.datetime()),
+  resends: z.optional(z.int().check(z.nonnegative())),
+  notBefore: z.optional(z.iso.datetime()),
+  attempt: z.int().check(z.positive()),
+  firstSeen: z.iso.datetime(),
+  lastStatus: z.optional(z.string().check(z.maxLength(32))),
+  lastReason: z.optional(z.string().check(z.maxLength(1000))),
+  lastRequestId: z.optional(z.string().check(z.maxLength(256))),
+  correlationId: z.string().check(z.minLength(1), z.maxLength(256)),
+});
+
+export type RetryMessage = Omit<z.infer<typeof RetryMessageSchema>, 'request'> & { request: CloseRequest };
+
+/** Parses an SQS body; `problem` names what is wrong when it is not a valid retry message. */
+export function parseRetryMessage(
+  body: string,
+): { ok: true; message: RetryMessage } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, problem: 'body is not JSON' };
+  }
+  const result = z.safeParse(RetryMessageSchema, json);
+  if (!result.success) {
+    const problem = result.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.code}`)
+      .join('; ');
+    return { ok: false, problem: `not a retry message v1 (${problem})` };
+  }
+  const m = result.data;
+  if (m.phase === 'resend' && (!m.responseId || !m.pendingSince)) {
+    return { ok: false, problem: 'not a retry message v1 (resend without responseId/pendingSince)' };
+  }
+  return { ok: true, message: m as RetryMessage };
+}

@@ -1,0 +1,82 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { RetryMessage } from './message';
+
+/** Why a message was dead-lettered; travels as SQS message attributes beside the body. */
+export interface DeadLetterReason {
+  reason: string;
+  lastStatus?: string;
+  attempts?: number;
+  firstSeen?: string;
+  esetRequestId?: string;
+  incidentUuid?: string;
+  correlationId?: string;
+}
+
+/** Where the bridge keeps work ESET could not finish, and where it parks what cannot be finished. */
+export interface RetryQueue {
+  enqueue(work: RetryMessage, delaySeconds: number): Promise<void>;
+  deadLetter(body: string, why: DeadLetterReason): Promise<void>;
+}
+
+/** Attributes are capped so a long ESET reason cannot make SQS refuse the dead-letter. */
+const MAX_ATTRIBUTE_LENGTH = 1024;
+
+/**
+ * The SQS retry queue. The SDK is imported on first use: most requests close at once and never
+ * need it, and loading it costs cold-start time.
+ */
+export class SqsRetryQueue implements RetryQueue {
+  private client: Promise<{ sqs: SQSClient; mod: typeof import('@aws-sdk/client-sqs') }> | undefined;
+
+  constructor(
+    private readonly opts: {
+      retryQueueUrl?: string;
+      deadLetterQueueUrl?: string;
+      /** A ready client (tests, local runtime); otherwise one is built from the environment. */
+      client?: SQSClient;
+    },
+  ) {}
+
+  async enqueue(work: RetryMessage, delaySeconds: number): Promise<void> {
+    const url = this.opts.retryQueueUrl;
+    if (!url) throw new Error('RETRY_QUEUE_URL is not configured');
+    const { sqs, mod } = await this.load();
+    await sqs.send(
+      new mod.SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: JSON.stringify(work),
+        DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
+        MessageAttributes: {
+          incidentUuid: { DataType: 'String', StringValue: work.request.incidentUuid },
+          phase: { DataType: 'String', StringValue: work.phase },
+        },
+      }),
+    );
+  }
+
+  async deadLetter(body: string, why: DeadLetterReason): Promise<void> {
+    const url = this.opts.deadLetterQueueUrl;
+    if (!url) throw new Error('DEAD_LETTER_QUEUE_URL is not configured');
+    const { sqs, mod } = await this.load();
+    const attrs: Record<string, { DataType: string; StringValue: string }> = {};
+    for (const [key, value] of Object.entries(why)) {
+      if (value === undefined || value === '') continue;
+      const isNumber = typeof value === 'number';
+      attrs[key] = {
+        DataType: isNumber ? 'Number' : 'String',
+        StringValue: String(value).slice(0, MAX_ATTRIBUTE_LENGTH),
+      };
+    }
+    await sqs.send(
+      new mod.SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageAttributes: attrs }),
+    );
+  }
+
+  private load() {
+    this.client ??= import('@aws-sdk/client-sqs').then((mod) => ({
+      mod,
+      sqs: this.opts.client ?? new mod.SQSClient({}),
+    }));
+    return this.client;
+  }
+}

@@ -1,0 +1,8 @@
+/** Lambda entry: drains the SQS retry queue (event source mapping, ReportBatchItemFailures). */
+import { createBridge } from './bridge';
+import { loadConfig } from './config/config';
+import { makeRetryHandler } from './handlers/retry-handler';
+
+const bridge = createBridge(loadConfig(process.env, { retryQueue: true, deadLetterQueue: true }));
+
+export const handler = makeRetryHandler(bridge.retry);
