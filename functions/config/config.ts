@@ -93,14 +93,18 @@ export function loadConfig(
   const cleaned = Object.fromEntries(
     Object.entries(env).filter(([k, v]) => k in EnvSchema.shape && v !== undefined && v !== ''),
   );
-  const parsed = z.safeParse(EnvSchema, cleaned);
   const problems: string[] = [];
+  let parsed = z.safeParse(EnvSchema, cleaned);
   if (!parsed.success) {
+    // Report the malformed names, then go on without them so the missing ones are named too.
+    const bad = new Set<string>();
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? '');
+      bad.add(name);
       problems.push(issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`);
     }
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
+    parsed = z.safeParse(EnvSchema, Object.fromEntries(Object.entries(cleaned).filter(([k]) => !bad.has(k))));
+    if (!parsed.success) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
   }
   const e = parsed.data;
 
