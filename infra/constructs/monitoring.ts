@@ -1,0 +1,231 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC, METRIC_NAMESPACE, type MetricName, SERVICE_NAME } from './metric-names';
+
+export interface MonitoringProps {
+  readonly receiveFunction: lambda.IFunction;
+  readonly retryFunction: lambda.IFunction;
+  readonly retryQueue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly alarmEmail?: string;
+  /** Alarm when the oldest retry message is older than this many seconds. */
+  readonly oldestRetryAgeAlarmSeconds: number;
+  /** Alarm when ESET refuses this many closes within 15 minutes. */
+  readonly rejectedAlarmThreshold: number;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** One of the bridge's EMF metrics, with the single `service` dimension Powertools adds. */
+export function bridgeMetric(
+  metricName: MetricName,
+  options: { statistic?: string; period?: Duration; label?: string } = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic: options.statistic ?? cloudwatch.Stats.SUM,
+    period: options.period ?? FIVE_MINUTES,
+    ...(options.label ? { label: options.label } : {}),
+  });
+}
+
+/**
+ * Alarms to an SNS topic and one dashboard. Every alarm's description names its runbook in
+ * docs/deploy-and-operate.md. Missing data is "not breaching" throughout: the EMF counters are
+ * only written when the event happens, and an idle queue stops reporting after six hours.
+ */
+export class Monitoring extends Construct {
+  readonly topic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const stackName = Stack.of(this).stackName;
+
+    // TLS-only publishing (topic policy). No KMS key: notifications carry alarm names and metric
+    // values only, and CloudWatch cannot publish to a topic under the AWS-managed SNS key.
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'ESET close bridge alarms',
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+
+    const alarm = (
+      alarmId: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      comparisonOperator: cloudwatch.ComparisonOperator,
+      description: string,
+    ): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        alarmName: `${stackName}-${alarmId}`,
+        alarmDescription: `${description} Runbook: docs/deploy-and-operate.md, alarm ${alarmId}.`,
+        metric,
+        threshold,
+        comparisonOperator,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(new SnsAction(this.topic));
+      created.addOkAction(new SnsAction(this.topic));
+      this.alarms.push(created);
+      return created;
+    };
+    const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
+    const GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+
+    alarm(
+      'DeadLetterQueueNotEmpty',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: Duration.minutes(1),
+      }),
+      0,
+      GT,
+      'A close request was parked in the dead-letter queue: ESET refused it or the retry budget ran out.',
+    );
+    alarm(
+      'RetryQueueOldestMessage',
+      props.retryQueue.metricApproximateAgeOfOldestMessage({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: FIVE_MINUTES,
+      }),
+      props.oldestRetryAgeAlarmSeconds,
+      GT,
+      'A retry message has waited longer than any backoff delay: the retry Lambda is not consuming.',
+    );
+    for (const [name, fn] of [
+      ['Receive', props.receiveFunction],
+      ['Retry', props.retryFunction],
+    ] as const) {
+      alarm(
+        `${name}Errors`,
+        fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+        1,
+        GTE,
+        `The ${name.toLowerCase()} Lambda failed (crash, timeout or configuration error).`,
+      );
+      alarm(
+        `${name}Throttles`,
+        fn.metricThrottles({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+        1,
+        GTE,
+        `The ${name.toLowerCase()} Lambda was throttled.`,
+      );
+    }
+    alarm(
+      'EsetAuthFailure',
+      bridgeMetric(METRIC.esetAuthFailure),
+      1,
+      GTE,
+      'ESET Connect answered 401 or refused to issue a token: the API user credentials are wrong, expired or locked.',
+    );
+    alarm(
+      'RejectedCloses',
+      bridgeMetric(METRIC.rejected, { period: Duration.minutes(15) }),
+      props.rejectedAlarmThreshold,
+      GTE,
+      `ESET refused ${props.rejectedAlarmThreshold} or more closes within 15 minutes (400/403/404).`,
+    );
+    alarm(
+      'EnqueueFailed',
+      bridgeMetric(METRIC.enqueueFailed),
+      1,
+      GTE,
+      'The receive Lambda could not write to the retry queue: the sender got an error and must resend.',
+    );
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${stackName}-dashboard`,
+      defaultInterval: Duration.days(1),
+    });
+    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+      new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
+    const queueDepth = (queue: sqs.IQueue, name: string) => [
+      queue.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        label: `${name} visible`,
+      }),
+      queue.metricApproximateNumberOfMessagesDelayed({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        label: `${name} delayed`,
+      }),
+      queue.metricApproximateNumberOfMessagesNotVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        label: `${name} in flight`,
+      }),
+    ];
+    const lambdaHealth = (fn: lambda.IFunction, name: string) => [
+      fn.metricErrors({ statistic: cloudwatch.Stats.SUM, label: `${name} errors` }),
+      fn.metricThrottles({ statistic: cloudwatch.Stats.SUM, label: `${name} throttles` }),
+    ];
+
+    this.dashboard.addWidgets(
+      graph(
+        'Requests by outcome',
+        [
+          METRIC.closed,
+          METRIC.queued,
+          METRIC.rejected,
+          METRIC.deadLettered,
+          METRIC.invalidRequest,
+          METRIC.signatureRejected,
+        ].map((name) => bridgeMetric(name, { label: name })),
+      ),
+      graph(
+        'ESET latency (ms) and calls',
+        [
+          bridgeMetric(METRIC.esetLatency, { statistic: cloudwatch.Stats.p(50), label: 'EsetLatency p50' }),
+          bridgeMetric(METRIC.esetLatency, { statistic: cloudwatch.Stats.p(99), label: 'EsetLatency p99' }),
+        ],
+        [bridgeMetric(METRIC.esetCalls, { label: METRIC.esetCalls })],
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph('Queue depth', [
+        ...queueDepth(props.retryQueue, 'retry'),
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          label: 'DLQ visible',
+        }),
+      ]),
+      graph('Oldest message age (s)', [
+        props.retryQueue.metricApproximateAgeOfOldestMessage({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          label: 'retry',
+        }),
+        props.deadLetterQueue.metricApproximateAgeOfOldestMessage({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          label: 'DLQ',
+        }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Retries and failures',
+        [METRIC.retried, METRIC.pendingResend, METRIC.enqueueFailed, METRIC.esetAuthFailure].map((name) =>
+          bridgeMetric(name, { label: name }),
+        ),
+      ),
+      graph('Lambda errors and throttles', [
+        ...lambdaHealth(props.receiveFunction, 'receive'),
+        ...lambdaHealth(props.retryFunction, 'retry'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
+    );
+  }
+}

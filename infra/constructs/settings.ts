@@ -1,0 +1,137 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+
+/** ESET Connect regions (kept in step with `functions/eset/regions.ts`). */
+export const ESET_REGIONS = ['eu', 'de', 'us', 'ca', 'jpn'] as const;
+export type EsetRegion = (typeof ESET_REGIONS)[number];
+
+/**
+ * ESET Connect allows 10 requests per second per API user (DESIGN.md, configuration table:
+ * `ESET_MAX_RPS`). The retry Lambda gets at most
+ * this much of it; the rest is the receive path's share, because webhooks are answered live
+ * while retries can wait.
+ */
+export const ESET_RPS_LIMIT = 10;
+export const RETRY_RPS_BUDGET = 4;
+
+/** Lambda's SQS event source mapping refuses a maximum concurrency below 2. */
+export const MIN_SQS_MAX_CONCURRENCY = 2;
+
+/** Deploy-time settings, read from CDK context (`cdk deploy -c name=value` or `cdk.json`). */
+export interface BridgeSettings {
+  /** `esetRegion`: which ESET Connect region the API user lives in. */
+  readonly esetRegion: EsetRegion;
+  /** `alarmEmail`: subscribe this address to the alarm topic (confirm the e-mail AWS sends). */
+  readonly alarmEmail?: string;
+  /** `receiveReservedConcurrency`: cap on concurrent webhook invocations; `none` leaves it unreserved. */
+  readonly receiveReservedConcurrency?: number;
+  /** `logRetentionDays`: retention of both log groups. */
+  readonly logRetention: RetentionDays;
+  /** `tracing`: X-Ray active tracing on both functions. */
+  readonly tracing: boolean;
+  /** `esetMaxRps`: ESET calls per second each Lambda process allows itself. */
+  readonly esetMaxRps: number;
+  /** `retryMaxConcurrency`: retry Lambda instances the event source mapping may run at once. */
+  readonly retryMaxConcurrency: number;
+  /** `oldestRetryAgeAlarmSeconds`: alarm when a retry message waits longer than this. */
+  readonly oldestRetryAgeAlarmSeconds: number;
+  /** `rejectedAlarmThreshold`: alarm when ESET refuses this many closes within 15 minutes. */
+  readonly rejectedAlarmThreshold: number;
+}
+
+export const DEFAULT_SETTINGS: BridgeSettings = {
+  esetRegion: 'eu',
+  receiveReservedConcurrency: 20,
+  logRetention: RetentionDays.THREE_MONTHS,
+  tracing: false,
+  esetMaxRps: 2,
+  retryMaxConcurrency: 2,
+  oldestRetryAgeAlarmSeconds: 1800,
+  rejectedAlarmThreshold: 5,
+};
+
+/**
+ * Reads and checks the settings once. Context given on the command line arrives as strings,
+ * from `cdk.json` or tests as JSON values; both are accepted. Every problem is reported at once.
+ */
+export function readSettings(node: Node): BridgeSettings {
+  const problems: string[] = [];
+  const get = (key: string): unknown => node.tryGetContext(key);
+
+  const region = get('esetRegion') ?? DEFAULT_SETTINGS.esetRegion;
+  if (!ESET_REGIONS.includes(region as EsetRegion)) {
+    problems.push(`esetRegion must be one of ${ESET_REGIONS.join(', ')} (got ${String(region)})`);
+  }
+
+  const alarmEmail = get('alarmEmail');
+  if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(alarmEmail))) {
+    problems.push(`alarmEmail must be an e-mail address (got ${String(alarmEmail)})`);
+  }
+
+  const int = (key: string, def: number, min: number, max: number): number => {
+    const raw = get(key);
+    if (raw === undefined) return def;
+    const n =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${key} must be a whole number from ${min} to ${max} (got ${String(raw)})`);
+      return def;
+    }
+    return n;
+  };
+
+  const reservedRaw = get('receiveReservedConcurrency');
+  const receiveReservedConcurrency =
+    reservedRaw === 'none' ? undefined : int('receiveReservedConcurrency', 20, 1, 1000);
+
+  const retentionDays = int('logRetentionDays', DEFAULT_SETTINGS.logRetention, 1, 3653);
+  const retentionValues = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number');
+  if (!retentionValues.includes(retentionDays)) {
+    problems.push(`logRetentionDays must be one of ${retentionValues.join(', ')} (got ${retentionDays})`);
+  }
+
+  const tracingRaw = get('tracing') ?? false;
+  if (![true, false, 'true', 'false'].includes(tracingRaw as boolean | string)) {
+    problems.push(`tracing must be true or false (got ${String(tracingRaw)})`);
+  }
+
+  const esetMaxRps = int('esetMaxRps', DEFAULT_SETTINGS.esetMaxRps, 1, ESET_RPS_LIMIT);
+  const retryMaxConcurrency = int(
+    'retryMaxConcurrency',
+    DEFAULT_SETTINGS.retryMaxConcurrency,
+    MIN_SQS_MAX_CONCURRENCY,
+    1000,
+  );
+  if (retryMaxConcurrency * esetMaxRps > RETRY_RPS_BUDGET) {
+    problems.push(
+      `retryMaxConcurrency x esetMaxRps (${retryMaxConcurrency} x ${esetMaxRps}) must not exceed ` +
+        `${RETRY_RPS_BUDGET} requests per second, the retry share of ESET's limit of ${ESET_RPS_LIMIT}`,
+    );
+  }
+
+  const settings: BridgeSettings = {
+    esetRegion: region as EsetRegion,
+    ...(typeof alarmEmail === 'string' ? { alarmEmail } : {}),
+    ...(receiveReservedConcurrency !== undefined ? { receiveReservedConcurrency } : {}),
+    logRetention: retentionDays as RetentionDays,
+    tracing: tracingRaw === true || tracingRaw === 'true',
+    esetMaxRps,
+    retryMaxConcurrency,
+    oldestRetryAgeAlarmSeconds: int(
+      'oldestRetryAgeAlarmSeconds',
+      DEFAULT_SETTINGS.oldestRetryAgeAlarmSeconds,
+      60,
+      1_209_600,
+    ),
+    rejectedAlarmThreshold: int(
+      'rejectedAlarmThreshold',
+      DEFAULT_SETTINGS.rejectedAlarmThreshold,
+      1,
+      100_000,
+    ),
+  };
+  if (problems.length > 0) {
+    throw new Error(`Invalid CDK context: ${problems.join('; ')}`);
+  }
+  return settings;
+}

@@ -1,0 +1,176 @@
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { BridgeFunction } from './constructs/bridge-function';
+import { Monitoring } from './constructs/monitoring';
+import { RetryQueues } from './constructs/retry-queues';
+import { readSettings } from './constructs/settings';
+
+/** Repository root: the functions are bundled from here with the root lock file. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The senders' own timeouts (Zendesk ~10 s): the receive Lambda answers within them. */
+const RECEIVE_TIMEOUT = Duration.seconds(10);
+const RECEIVE_ESET_TIMEOUT_MS = 8000;
+/** The retry Lambda has no one waiting on it: it may wait longer for a slow ESET. */
+const RETRY_TIMEOUT = Duration.seconds(60);
+const RETRY_ESET_TIMEOUT_MS = 25_000;
+
+/**
+ * Retry event source mapping batch. With ESET_MAX_RPS=2 the five records of a batch start
+ * within 2.5 s and each one makes at most two sequential ESET calls of 25 s (close, then read
+ * the incident back), so a batch ends well inside the 60 s timeout. A bigger batch would only
+ * queue behind the per-process rate limit.
+ */
+const RETRY_BATCH_SIZE = 5;
+
+/**
+ * Ticket resolved -> webhook -> ESET incident closed. See DESIGN.md ("Deployed") and
+ * docs/deploy-and-operate.md. Settings come from CDK context (infra/constructs/settings.ts).
+ */
+export class EsetCloseBridgeStack extends Stack {
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, props);
+    const settings = readSettings(this.node);
+    const functionsDir = `${ROOT}functions`;
+    const depsLockFilePath = `${ROOT}package-lock.json`;
+
+    // Both secrets start with generated placeholders so no real value is ever in a template;
+    // the operator sets the real ones with `aws secretsmanager put-secret-value`.
+    const esetCredentials = new secretsmanager.Secret(this, 'EsetCredentials', {
+      description: 'ESET Connect API user as {"username","password"}; set the real values after deploy.',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: 'REPLACE_WITH_ESET_API_USER' }),
+        generateStringKey: 'password',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+    const webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
+      description: 'Standard Webhooks signing secret (whsec_...) shared with the ticketing system.',
+      generateSecretString: { excludePunctuation: true, passwordLength: 32 },
+    });
+    for (const secret of [esetCredentials, webhookSecret]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The value is issued by a third party (the ESET PROTECT API user, the ticketing system ' +
+          'webhook secret) and must be changed there first; Secrets Manager rotation cannot do that. ' +
+          'Manual rotation is described in docs/deploy-and-operate.md.',
+      });
+    }
+
+    const queues = new RetryQueues(this, 'Queues', { consumerTimeout: RETRY_TIMEOUT });
+
+    const common = {
+      ESET_REGION: settings.esetRegion,
+      ESET_CREDENTIALS_SECRET_ARN: esetCredentials.secretArn,
+      RETRY_QUEUE_URL: queues.queue.queueUrl,
+      ESET_MAX_RPS: String(settings.esetMaxRps),
+      RETRY_BASE_SECONDS: '5',
+      RETRY_MAX_DELAY_SECONDS: '900',
+      RETRY_MAX_AGE_SECONDS: '86400',
+      ESET_SETTLE_SECONDS: '150',
+    };
+
+    const receive = new BridgeFunction(this, 'Receive', {
+      entry: `${functionsDir}/receive.ts`,
+      depsLockFilePath,
+      description: 'Webhook: verify the signature, close the ESET incident or queue the close for retry.',
+      timeout: RECEIVE_TIMEOUT,
+      memorySize: 256,
+      logRetention: settings.logRetention,
+      tracing: settings.tracing,
+      // A flood of webhooks (or an attacker without the secret) cannot use up the account's
+      // concurrency; beyond this the Function URL answers 429 and senders retry.
+      reservedConcurrentExecutions: settings.receiveReservedConcurrency,
+      environment: {
+        ...common,
+        WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
+        ESET_TIMEOUT_MS: String(RECEIVE_ESET_TIMEOUT_MS),
+      },
+    });
+    receive.allow('EnqueueRetries', ['sqs:SendMessage'], [queues.queue.queueArn]);
+    receive.allow(
+      'ReadSecrets',
+      ['secretsmanager:GetSecretValue'],
+      [esetCredentials.secretArn, webhookSecret.secretArn],
+    );
+
+    const retry = new BridgeFunction(this, 'Retry', {
+      entry: `${functionsDir}/retry.ts`,
+      depsLockFilePath,
+      description: 'Retry queue consumer: re-send closes to ESET with backoff, dead-letter with the reason.',
+      timeout: RETRY_TIMEOUT,
+      memorySize: 256,
+      logRetention: settings.logRetention,
+      tracing: settings.tracing,
+      environment: {
+        ...common,
+        DEAD_LETTER_QUEUE_URL: queues.deadLetterQueue.queueUrl,
+        ESET_TIMEOUT_MS: String(RETRY_ESET_TIMEOUT_MS),
+      },
+    });
+    retry.allow(
+      'ConsumeRetryQueue',
+      ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+      [queues.queue.queueArn],
+    );
+    retry.allow(
+      'ReenqueueAndDeadLetter',
+      ['sqs:SendMessage'],
+      [queues.queue.queueArn, queues.deadLetterQueue.queueArn],
+    );
+    retry.allow('ReadEsetCredentials', ['secretsmanager:GetSecretValue'], [esetCredentials.secretArn]);
+
+    // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+    const retryMapping = retry.fn.addEventSourceMapping('RetryQueueMapping', {
+      eventSourceArn: queues.queue.queueArn,
+      batchSize: RETRY_BATCH_SIZE,
+      // No batching window: at a few closes an hour there is nothing to gather, and a window would
+      // only add its length to every retry's delay.
+      maxBatchingWindow: Duration.seconds(0),
+      reportBatchItemFailures: true,
+      // ESET allows 10 requests per second per API user. Each retry process allows itself
+      // ESET_MAX_RPS (2), so 2 concurrent instances use at most 4 rps and the receive path keeps
+      // 6 for live webhooks. readSettings() refuses a combination above that.
+      maxConcurrency: settings.retryMaxConcurrency,
+    });
+
+    const url = receive.fn.addFunctionUrl({
+      // The Standard Webhooks signature is the authentication; senders cannot sign SigV4.
+      authType: lambda.FunctionUrlAuthType.NONE,
+    });
+
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      receiveFunction: receive.fn,
+      retryFunction: retry.fn,
+      retryQueue: queues.queue,
+      deadLetterQueue: queues.deadLetterQueue,
+      ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+      oldestRetryAgeAlarmSeconds: settings.oldestRetryAgeAlarmSeconds,
+      rejectedAlarmThreshold: settings.rejectedAlarmThreshold,
+    });
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('WebhookUrl', url.url, 'Paste into the ticketing system as the webhook target (POST).');
+    output('RetryQueueUrl', queues.queue.queueUrl, 'SQS retry queue.');
+    output('RetryQueueArn', queues.queue.queueArn, 'SQS retry queue ARN (redrive destination).');
+    output(
+      'DeadLetterQueueUrl',
+      queues.deadLetterQueue.queueUrl,
+      'Dead-letter queue: parked close requests.',
+    );
+    output('DeadLetterQueueArn', queues.deadLetterQueue.queueArn, 'Dead-letter queue ARN (redrive source).');
+    output('EsetCredentialsSecretName', esetCredentials.secretName, 'Set {"username","password"} here.');
+    output('WebhookSecretName', webhookSecret.secretName, 'Set the whsec_... signing secret here.');
+    output('DashboardName', monitoring.dashboard.dashboardName, 'CloudWatch dashboard.');
+    output('AlarmTopicArn', monitoring.topic.topicArn, 'SNS topic the alarms notify.');
+    output('ReceiveLogGroupName', receive.logGroup.logGroupName, 'Logs of the receive Lambda.');
+    output('RetryLogGroupName', retry.logGroup.logGroupName, 'Logs of the retry Lambda.');
+    output('RetryEventSourceMappingId', retryMapping.eventSourceMappingId, 'Pause/resume retries with this.');
+  }
+}
