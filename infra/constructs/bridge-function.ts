@@ -69,7 +69,8 @@ export class BridgeFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      // INFO keeps the platform.report line of every invocation: its status says "timeout".
+      systemLogLevelV2: lambda.SystemLogLevel.INFO,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {

@@ -198,8 +198,12 @@ describe('EsetCloseBridgeStack (default context)', () => {
       const groups = logicalIdsOf(s.resources, 'AWS::Logs::LogGroup');
       expect(groups).toHaveLength(2);
       for (const fn of [ids.receiveFn, ids.retryFn]) {
-        const logging = res(fn).Properties.LoggingConfig as { LogFormat: string; LogGroup: { Ref: string } };
-        expect(logging.LogFormat).toBe('JSON');
+        const logging = res(fn).Properties.LoggingConfig as Json & { LogGroup: { Ref: string } };
+        expect(logging).toMatchObject({
+          LogFormat: 'JSON',
+          ApplicationLogLevel: 'INFO',
+          SystemLogLevel: 'INFO',
+        });
         expect(groups).toContain(logging.LogGroup.Ref);
         expect(res(logging.LogGroup.Ref).Properties.RetentionInDays).toBe(90);
         expect(res(logging.LogGroup.Ref).DeletionPolicy).toBe('Retain');
