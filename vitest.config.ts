@@ -9,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     restoreMocks: true,
     unstubEnvs: true,
+    // Handlers log JSON and EMF to stdout; tests that read logs build their own Logger.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

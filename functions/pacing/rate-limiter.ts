@@ -1,8 +1,13 @@
 /**
- * Paces ESET calls from one process: at most `perSecond` calls start in any 1-second window
- * (a sliding window of start times, so the guarantee holds for every window, not just on
- * average). ESET allows 10 calls per second per credentials; a 429 pauses all callers.
+ * Paces ESET calls from one process: at most `perSecond` calls start in any window of
+ * `windowMs` (a sliding window of start times, so the guarantee holds for every window, not just
+ * on average). ESET allows 10 calls per second per credentials and counts them on arrival; the
+ * window is a little longer than a second so that a first call delayed on its way (connection
+ * setup, a busy event loop) does not arrive in the same second as the next round. A 429 pauses
+ * all callers.
  */
+export const DEFAULT_WINDOW_MS = 1050;
+
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -21,6 +26,7 @@ export class RateLimiter {
   constructor(
     private readonly perSecond: number,
     private readonly clock: Clock = systemClock,
+    private readonly windowMs = DEFAULT_WINDOW_MS,
   ) {}
 
   /**
@@ -45,9 +51,9 @@ export class RateLimiter {
   private async takeSlot(deadline: number): Promise<boolean> {
     for (;;) {
       const now = this.clock.now();
-      while (this.starts.length > 0 && (this.starts[0] ?? 0) <= now - 1000) this.starts.shift();
+      while (this.starts.length > 0 && (this.starts[0] ?? 0) <= now - this.windowMs) this.starts.shift();
       let readyAt = now;
-      if (this.starts.length >= this.perSecond) readyAt = (this.starts[0] ?? now) + 1000;
+      if (this.starts.length >= this.perSecond) readyAt = (this.starts[0] ?? now) + this.windowMs;
       readyAt = Math.max(readyAt, this.pausedUntil);
       if (readyAt > deadline) return false;
       if (readyAt <= now) {

@@ -15,7 +15,7 @@ function fakeClock(): Clock & { t: number } {
 describe('RateLimiter', () => {
   it('lets at most N calls start in any one-second window', async () => {
     const clock = fakeClock();
-    const limiter = new RateLimiter(4, clock);
+    const limiter = new RateLimiter(4, clock, 1000);
     const starts: number[] = [];
     await Promise.all(
       Array.from({ length: 20 }, async () => {
@@ -28,6 +28,13 @@ describe('RateLimiter', () => {
       expect(starts.filter((t) => t >= s && t < s + 1000).length).toBeLessThanOrEqual(4);
     }
     expect(starts.at(-1)).toBe(1_000_000 + 4000);
+  });
+
+  it('keeps a safety margin over one second by default', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(2, clock);
+    for (let i = 0; i < 3; i++) await limiter.acquire();
+    expect(clock.t).toBe(1_000_000 + 1050);
   });
 
   it('refuses to wait past the deadline', async () => {
