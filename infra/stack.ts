@@ -19,10 +19,10 @@ const RETRY_TIMEOUT = Duration.seconds(60);
 const RETRY_ESET_TIMEOUT_MS = 25_000;
 
 /**
- * Retry event source mapping batch. With ESET_MAX_RPS=2 the five records of a batch start
- * within 2.5 s and each one makes at most two sequential ESET calls of 25 s (close, then read
- * the incident back), so a batch ends well inside the 60 s timeout. A bigger batch would only
- * queue behind the per-process rate limit.
+ * Retry event source mapping batch. The retry handler works on a batch's records concurrently,
+ * and each record's ESET work (rate-limiter wait, token, close, read-back) is bounded by one
+ * ESET_TIMEOUT_MS deadline of 25 s, so a batch of five ends in about 25 s plus the SQS writes,
+ * well inside the 60 s timeout. A bigger batch would only queue behind ESET_MAX_RPS.
  */
 const RETRY_BATCH_SIZE = 5;
 

@@ -2,11 +2,12 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ESET_REGIONS as FUNCTION_ESET_REGIONS } from '../../functions/eset/regions';
 import { MetricName as FunctionMetricName } from '../../functions/observability/metric-names';
 import { addComplianceChecks } from '../../infra/constructs/compliance';
 import { METRIC, METRIC_NAMESPACE, SERVICE_NAME } from '../../infra/constructs/metric-names';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/retry-queues';
-import { RETRY_RPS_BUDGET, readSettings } from '../../infra/constructs/settings';
+import { ESET_REGIONS, RETRY_RPS_BUDGET, readSettings } from '../../infra/constructs/settings';
 import { EsetCloseBridgeStack } from '../../infra/stack';
 
 // Skips esbuild: the template is what is under test, and a synth without bundling takes ~1 s.
@@ -612,6 +613,10 @@ describe('readSettings', () => {
       receiveReservedConcurrency: 20,
       tracing: false,
     });
+  });
+
+  it('knows the same ESET regions as the Lambda code', () => {
+    expect([...ESET_REGIONS]).toEqual([...FUNCTION_ESET_REGIONS]);
   });
 
   it('refuses an unknown ESET region', () => {
