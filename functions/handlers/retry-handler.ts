@@ -50,13 +50,19 @@ async function processRecord(deps: RetryDeps, record: SQSRecord): Promise<void> 
     });
     return;
   }
-  const work = parsed.message;
+  const work = redriven(parsed.message, clock.now());
   const log = logger.createChild({
     persistentKeys: { correlationId: work.correlationId, incidentUuid: work.request.incidentUuid },
   });
 
+  if (parsed.message.deadLettered) {
+    log.info('redriven from the dead-letter queue: new retry budget, reading the incident first', {
+      previousReason: parsed.message.deadLettered.reason,
+      redrives: work.redrives,
+    });
+  }
   const now = clock.now();
-  const ageSeconds = (now - Date.parse(work.firstSeen)) / 1000;
+  const ageSeconds = (now - Date.parse(work.budgetStart ?? work.firstSeen)) / 1000;
   if (ageSeconds > deps.config.retryMaxAgeSeconds) {
     await deadLetter(
       deps,
@@ -107,8 +113,27 @@ async function processRecord(deps: RetryDeps, record: SQSRecord): Promise<void> 
   }
 }
 
+/**
+ * An operator moved a message the bridge had dead-lettered back to the retry queue: give it a new
+ * budget and start by reading the incident, since its state may have changed meanwhile.
+ */
+function redriven(work: RetryMessage, now: number): RetryMessage {
+  if (!work.deadLettered) return work;
+  const { deadLettered: _d, responseId: _r, pendingSince: _p, resends: _s, notBefore: _n, ...rest } = work;
+  return {
+    ...rest,
+    phase: 'verify',
+    budgetStart: new Date(now).toISOString(),
+    redrives: (work.redrives ?? 0) + 1,
+  };
+}
+
 async function deadLetter(deps: RetryDeps, work: RetryMessage, reason: string): Promise<void> {
-  await deps.queue.deadLetter(JSON.stringify(work), {
+  const parked: RetryMessage = {
+    ...work,
+    deadLettered: { at: new Date(deps.clock.now()).toISOString(), reason: reason.slice(0, 2000) },
+  };
+  await deps.queue.deadLetter(JSON.stringify(parked), {
     reason,
     lastStatus: work.lastStatus,
     attempts: work.attempt,

@@ -8,6 +8,8 @@ import { CLOSURE_REASONS, type CloseRequest, INCIDENT_UUID } from '../webhook/cl
  * - close: send the close (again).
  * - resend: re-send the identical close with `responseId` (ESET answered 202 at `pendingSince`).
  * - verify: read the incident (not before `notBefore`) and close only if it is not closed.
+ * `budgetStart` (default `firstSeen`) starts the retry budget; `deadLettered` marks a body the
+ * bridge parked in the DLQ, so that an operator's redrive is recognised and gets a new budget.
  */
 export const RetryMessageSchema = z.object({
   v: z.literal(1),
@@ -28,6 +30,9 @@ export const RetryMessageSchema = z.object({
   lastReason: z.optional(z.string().check(z.maxLength(1000))),
   lastRequestId: z.optional(z.string().check(z.maxLength(256))),
   correlationId: z.string().check(z.minLength(1), z.maxLength(256)),
+  budgetStart: z.optional(z.iso.datetime()),
+  redrives: z.optional(z.int().check(z.nonnegative())),
+  deadLettered: z.optional(z.object({ at: z.iso.datetime(), reason: z.string().check(z.maxLength(2000)) })),
 });
 
 export type RetryMessage = Omit<z.infer<typeof RetryMessageSchema>, 'request'> & { request: CloseRequest };

@@ -245,6 +245,31 @@ describe('close flow: tokens, budget and poison', () => {
     expect(h.sandbox.state().incidents[id]?.status).toBe('INCIDENT_STATUS_OPEN');
   });
 
+  it('gives a redriven dead-letter a new budget and reads the incident before closing it', async () => {
+    h = await startHarness();
+    const id = h.newIncident();
+    h.sandbox.script(id, [
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 403 },
+    ]);
+    expect((await h.receive(signedCloseEvent(id))).statusCode).toBe(202);
+    await h.drain();
+    const [parked] = await h.deadLetters();
+    expect(JSON.parse(parked?.Body ?? '{}')).toMatchObject({ deadLettered: { reason: 'ESET answered 403' } });
+    // The operator fixes the API user's permissions and redrives (start-message-move-task moves the body as is).
+    await h.sendRaw(parked?.Body ?? '');
+    await h.drain();
+    const calls = h.sandbox.state().calls.filter((c) => c.path.includes(id));
+    expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual([
+      'POST 503',
+      'POST 403',
+      'GET 200',
+      'POST 200',
+    ]);
+    expect(h.sandbox.state().incidents[id]?.closesApplied).toBe(1);
+    expect(await h.deadLetters()).toHaveLength(0);
+  });
+
   it('dead-letters a poison message untouched, with the reason, without calling ESET', async () => {
     h = await startHarness();
     const poison = '{"v":1,"request":{"incidentUuid":"../../etc/passwd"},"phase":"close"}';
