@@ -1,0 +1,678 @@
+/**
+ * The whole bridge in one process: the receive Lambda behind a Function URL stand-in, the SQS
+ * retry queue and DLQ, the retry Lambda fed like an SQS event source mapping, and (unless real
+ * ESET is configured) the ESET sandbox. `npm start` wraps it; tests, benchmarks and the chaos
+ * tool start it in-process. The handlers are the deployed ones, built by `createBridge`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type {
+  ConstructorOptions,
+  LogItemExtraInput,
+  LogItemMessage,
+} from '@aws-lambda-powertools/logger/types';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import { type BridgeOverrides, createBridge } from '../../functions/bridge';
+import { type Config, loadConfig } from '../../functions/config/config';
+import { describeError } from '../../functions/errors/errors';
+import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
+import { makeRetryHandler } from '../../functions/handlers/retry-handler';
+import type { HttpAnswer } from '../../functions/http/answers';
+import { SERVICE_NAME } from '../../functions/observability/metric-names';
+import { createObservability, type Observability } from '../../functions/observability/observability';
+import { loadSandboxCliConfig } from './eset-sandbox/cli-config';
+import {
+  createEsetSandbox,
+  type EsetSandbox,
+  type FaultConfig,
+  type SandboxOptions,
+} from './eset-sandbox/sandbox';
+import { functionUrlListener } from './http-adapter';
+import { type LocalQueues, queueDepth, setUpQueues } from './queues';
+import { SqsEventSource } from './sqs-event-source';
+
+/**
+ * The documented local signing secret (`whsec_` + base64 of "local-dev-secret-change-me"). It is
+ * public: it only ever protects a bridge listening on loopback. Deployed bridges use their own.
+ */
+export const LOCAL_WEBHOOK_SECRET = 'whsec_bG9jYWwtZGV2LXNlY3JldC1jaGFuZ2UtbWU=';
+
+/** Credentials the embedded sandbox accepts unless ESET_USERNAME / ESET_PASSWORD say otherwise. */
+export const SANDBOX_CREDENTIALS = { username: 'sandbox-user', password: 'sandbox-password' } as const;
+
+/**
+ * Timing that makes a local run take seconds instead of minutes; each applies only when the
+ * variable is not set. ESET_SETTLE_SECONDS is short because the sandbox, unlike ESET, is not
+ * still working after it stops answering.
+ */
+export const LOCAL_TIMING_DEFAULTS = {
+  ESET_TIMEOUT_MS: '3000',
+  RETRY_BASE_SECONDS: '1',
+  RETRY_MAX_DELAY_SECONDS: '30',
+  ESET_SETTLE_SECONDS: '2',
+  PENDING_RESEND_SECONDS: '1',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+export interface RuntimeOptions {
+  /** The configuration table's variables (DESIGN.md); defaults to process.env. */
+  env?: Env;
+  /** Webhook server port; 0 picks a free one. Default 3000. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** An SQS endpoint to use instead of the embedded server; its queues are created if missing. */
+  sqsEndpoint?: string;
+  queuePrefix?: string;
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+  /** Retry Lambda batch size and long-poll wait. */
+  batchSize?: number;
+  waitTimeSeconds?: number;
+  /** Receive Lambda containers that may run at once (each serves one request at a time). */
+  maxReceiveConcurrency?: number;
+  /** Embedded sandbox: port (default 0), open incidents to seed, fault mix, other options. */
+  sandboxPort?: number;
+  seedIncidents?: number;
+  sandboxFaults?: FaultConfig;
+  sandbox?: Omit<SandboxOptions, 'port' | 'username' | 'password' | 'faults'>;
+  /** Passed to createBridge for every container (tests, benchmarks). */
+  overrides?: Pick<BridgeOverrides, 'clock' | 'random' | 'fetch'>;
+  /** One call per request outcome (see formatOutcome). */
+  onOutcome?: (outcome: OutcomeEvent) => void;
+  /** Things worth a line that are not outcomes: SQS unreachable, a handler that threw. */
+  onNotice?: (text: string) => void;
+}
+
+export type OutcomeKind =
+  | 'closed'
+  | 'queued'
+  | 'requeued'
+  | 'dead-lettered'
+  | 'rejected'
+  | 'refused'
+  | 'error'
+  | 'redelivery';
+
+/** One outcome of one request or retry message, derived from the handler's answer and logs. */
+export interface OutcomeEvent {
+  at: number;
+  lambda: 'receive' | 'retry';
+  outcome: OutcomeKind;
+  incidentUuid?: string;
+  /** The ESET attempt this outcome follows (the receive Lambda makes attempt 1). */
+  attempt?: number;
+  /** ESET's answer to the last call: an HTTP status, or `lost` / `not-sent`. */
+  esetStatus?: string;
+  /** Receive Lambda only: what the sender was answered. */
+  httpStatus?: number;
+  /** Queued or requeued: pending, retry or unknown, and when the next attempt is due. */
+  why?: string;
+  delaySeconds?: number;
+  detail?: string;
+}
+
+export interface RuntimeStats {
+  startedAt: string;
+  /** Webhook requests answered, by HTTP status. */
+  answers: Record<string, number>;
+  outcomes: Record<OutcomeKind, number>;
+  batches: { count: number; messages: number; deleted: number; failed: number; threw: number };
+  /** The last outcome of each incident (the most recent 10,000). */
+  incidents: Record<string, OutcomeKind>;
+  /** Queue depths taken when the runtime stopped. */
+  queuesAtStop?: { retry: QueueDepth; deadLetter: QueueDepth };
+}
+
+type QueueDepth = Awaited<ReturnType<typeof queueDepth>>;
+
+export interface Runtime {
+  webhookUrl: string;
+  sqsEndpoint: string;
+  retryQueueUrl: string;
+  deadLetterQueueUrl: string;
+  esetApiUrl: string;
+  esetAuthUrl: string;
+  /** The embedded sandbox, when ESET_REGION / ESET_API_URL do not point elsewhere. */
+  sandbox?: EsetSandbox;
+  seededIncidents: string[];
+  webhookSecret: { source: 'local default' | 'WEBHOOK_SECRET' | 'WEBHOOK_SECRET_ARN'; value?: string };
+  config: Config;
+  sqs: SQSClient;
+  stats(): RuntimeStats;
+  queueDepths(): Promise<{ retry: QueueDepth; deadLetter: QueueDepth }>;
+  /** Stops taking webhooks and polling, finishes the requests and the batch in hand, closes all. */
+  stop(): Promise<void>;
+}
+
+const MAX_TRACKED_INCIDENTS = 10_000;
+const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== '';
+
+/**
+ * Parses the local-only variables (PORT, HOST, AWS_ENDPOINT_URL_SQS, QUEUE_PREFIX, SANDBOX_PORT,
+ * SANDBOX_SEED_INCIDENTS, SANDBOX_FAULTS) and names every bad one at once.
+ */
+export function localOptionsFromEnv(env: Env = process.env): RuntimeOptions {
+  const problems: string[] = [];
+  const port = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0 || value > 65_535) {
+      problems.push(`${name} must be a port number from 0 to 65535 (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return value;
+  };
+  const options: RuntimeOptions = { port: port('PORT', 3000), sandboxPort: port('SANDBOX_PORT', 0) };
+  if (isSet(env, 'HOST')) options.host = env.HOST as string;
+  if (isSet(env, 'AWS_ENDPOINT_URL_SQS')) {
+    const endpoint = env.AWS_ENDPOINT_URL_SQS as string;
+    if (/^https?:\/\/\S+$/.test(endpoint)) options.sqsEndpoint = endpoint;
+    else problems.push('AWS_ENDPOINT_URL_SQS must be an http(s) URL');
+  }
+  if (isSet(env, 'QUEUE_PREFIX')) {
+    const prefix = env.QUEUE_PREFIX as string;
+    if (/^[A-Za-z0-9_-]{1,70}$/.test(prefix)) options.queuePrefix = prefix;
+    else problems.push('QUEUE_PREFIX must be 1 to 70 letters, digits, - or _');
+  }
+  try {
+    const sandbox = loadSandboxCliConfig({
+      PORT: '0',
+      SANDBOX_SEED_INCIDENTS: env.SANDBOX_SEED_INCIDENTS,
+      SANDBOX_FAULTS: env.SANDBOX_FAULTS,
+    });
+    options.seedIncidents = sandbox.seedIncidents;
+    if (sandbox.faults) options.sandboxFaults = sandbox.faults;
+  } catch (err) {
+    problems.push(
+      err instanceof Error ? err.message.replace(/^Invalid sandbox configuration: /, '') : String(err),
+    );
+  }
+  if (problems.length > 0) throw new Error(`Invalid local configuration: ${problems.join('; ')}`);
+  return options;
+}
+
+/** A log item as a handler wrote it: the message and every key, whatever the log level. */
+type LogFields = Record<string, unknown>;
+
+/**
+ * A Powertools Logger that also hands every log item to `tap` before the level filter, so the
+ * readable outcome lines exist even when POWERTOOLS_LOG_LEVEL keeps the JSON logs quiet.
+ * Children (the retry handler's per-record loggers) tap too.
+ */
+class TappedLogger extends Logger {
+  private tap?: (item: LogFields) => void;
+
+  constructor(options: ConstructorOptions, tap: (item: LogFields) => void) {
+    super(options);
+    this.tap = tap;
+  }
+
+  protected override createLogger(options?: ConstructorOptions): Logger {
+    return new TappedLogger(options ?? {}, this.tap ?? (() => {}));
+  }
+
+  protected override processLogItem(
+    logLevel: number,
+    input: LogItemMessage,
+    extraInput: LogItemExtraInput,
+  ): void {
+    if (this.tap) {
+      try {
+        this.tap(this.createAndPopulateLogItem(logLevel, input, extraInput).getAttributes());
+      } catch {
+        // The readable lines are a convenience; they never break a handler.
+      }
+    }
+    super.processLogItem(logLevel, input, extraInput);
+  }
+}
+
+function observabilityWith(tap: (item: LogFields) => void): Observability {
+  return { ...createObservability(), logger: new TappedLogger({ serviceName: SERVICE_NAME }, tap) };
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** The receive outcome of one webhook request, from its answer and the logs written meanwhile. */
+function receiveOutcome(answer: HttpAnswer, logs: LogFields[], at: number): OutcomeEvent {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(answer.body);
+    if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+  } catch {
+    // not JSON: only the status speaks
+  }
+  const decided = logs.find((l) => str(l.outcome));
+  const lastCall = logs.filter((l) => str(l.call)).at(-1);
+  const incidentUuid = str(body.incidentUuid) ?? str(decided?.incidentUuid);
+  const base = {
+    at,
+    lambda: 'receive' as const,
+    httpStatus: answer.statusCode,
+    ...(incidentUuid ? { incidentUuid } : {}),
+  };
+  const eset = str(decided?.esetStatus) ?? str(lastCall?.esetStatus);
+  const withEset = eset ? { esetStatus: eset } : {};
+  if (answer.statusCode === 200) {
+    return {
+      ...base,
+      outcome: 'closed',
+      attempt: 1,
+      ...withEset,
+      ...(str(body.note) ? { detail: str(body.note) } : {}),
+    };
+  }
+  if (answer.statusCode === 202) {
+    const delay = num(decided?.delaySeconds);
+    return {
+      ...base,
+      outcome: 'queued',
+      attempt: 1,
+      ...withEset,
+      ...(str(body.reason) ? { why: str(body.reason) } : {}),
+      ...(delay !== undefined ? { delaySeconds: delay } : {}),
+    };
+  }
+  if (body.status === 'rejected') {
+    return {
+      ...base,
+      outcome: 'rejected',
+      attempt: 1,
+      ...withEset,
+      ...(str(body.reason) ? { detail: str(body.reason) } : {}),
+    };
+  }
+  const detail = str(body.message);
+  return { ...base, outcome: answer.statusCode >= 500 ? 'error' : 'refused', ...(detail ? { detail } : {}) };
+}
+
+/** A retry outcome from one of the retry handler's own log items, or undefined for other logs. */
+function retryOutcome(item: LogFields, at: number): OutcomeEvent | undefined {
+  const outcome = str(item.outcome);
+  const incident = str(item.incidentUuid);
+  const base = { at, lambda: 'retry' as const, ...(incident ? { incidentUuid: incident } : {}) };
+  const eset = str(item.esetStatus);
+  const withEset = eset ? { esetStatus: eset } : {};
+  const attempt = num(item.attempt);
+  if (outcome === 'closed') {
+    const how = str(item.how);
+    return {
+      ...base,
+      outcome: 'closed',
+      ...withEset,
+      ...(attempt ? { attempt } : {}),
+      ...(how && how !== 'closed' ? { detail: how } : {}),
+    };
+  }
+  if (outcome === 'dead-lettered') {
+    return {
+      ...base,
+      outcome: 'dead-lettered',
+      ...withEset,
+      ...(attempt ? { attempt } : {}),
+      detail: str(item.reason) ?? str(item.message) ?? 'dead-lettered',
+    };
+  }
+  if (outcome === 'pending' || outcome === 'retry' || outcome === 'unknown') {
+    // The handler logs the attempt the requeued work will make next.
+    const delay = num(item.delaySeconds);
+    return {
+      ...base,
+      outcome: 'requeued',
+      why: outcome,
+      ...withEset,
+      ...(attempt ? { attempt: Math.max(1, attempt - 1) } : {}),
+      ...(delay !== undefined ? { delaySeconds: delay } : {}),
+    };
+  }
+  if (item.message === 'record left for redelivery') {
+    return { ...base, outcome: 'redelivery', detail: str(item.error) ?? 'the handler failed this record' };
+  }
+  return undefined;
+}
+
+function clockTime(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+}
+
+/**
+ * One readable line per outcome, e.g.
+ * `10:41:07.456 223e4567-e89b-12d3-a456-426614174001 queued        attempt 1  ESET 503  [receive] retry, next attempt in 1 s`
+ */
+export function formatOutcome(o: OutcomeEvent): string {
+  const parts = [clockTime(o.at), (o.incidentUuid ?? '-').padEnd(36), o.outcome.padEnd(13)];
+  parts.push((o.attempt !== undefined ? `attempt ${o.attempt}` : '').padEnd(10));
+  parts.push((o.esetStatus !== undefined ? `ESET ${o.esetStatus}` : '').padEnd(9));
+  parts.push(`[${o.lambda}]`.padEnd(9));
+  const tail: string[] = [];
+  if (o.outcome === 'refused' || o.outcome === 'error') tail.push(`HTTP ${o.httpStatus ?? '?'}`);
+  if (o.why)
+    tail.push(o.delaySeconds !== undefined ? `${o.why}, next attempt in ${o.delaySeconds} s` : o.why);
+  if (o.detail) tail.push(o.detail);
+  return `${parts.join(' ')} ${tail.join(': ')}`.trimEnd();
+}
+
+/** What `npm start` prints after `ready `: where everything is, and what to try. */
+export function readyInfo(rt: Runtime): Record<string, unknown> {
+  return {
+    webhookUrl: rt.webhookUrl,
+    sqsEndpoint: rt.sqsEndpoint,
+    retryQueueUrl: rt.retryQueueUrl,
+    deadLetterQueueUrl: rt.deadLetterQueueUrl,
+    esetApiUrl: rt.esetApiUrl,
+    esetAuthUrl: rt.esetAuthUrl,
+    eset: rt.sandbox ? 'sandbox' : 'external',
+    webhookSecret: rt.webhookSecret.value
+      ? rt.webhookSecret
+      : { source: rt.webhookSecret.source, hint: 'set by you; npm run send reads WEBHOOK_SECRET' },
+    incidents: rt.seededIncidents,
+  };
+}
+
+/** A Lambda container: one invocation at a time, its own clients, token cache and logger. */
+interface ReceiveContainer {
+  invoke(event: APIGatewayProxyEventV2, context: { awsRequestId: string }): Promise<HttpAnswer>;
+}
+
+/**
+ * Starts everything and resolves once the webhook URL answers. Throws (after closing what it
+ * started) when the configuration is invalid or a port is taken.
+ */
+export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const env: Env = options.env ?? process.env;
+  const external = isSet(env, 'ESET_REGION') || isSet(env, 'ESET_API_URL');
+  const emitOutcome = options.onOutcome ?? (() => {});
+  const notice = options.onNotice ?? (() => {});
+
+  const started = new Date();
+  const stats: RuntimeStats = {
+    startedAt: started.toISOString(),
+    answers: {},
+    outcomes: {
+      closed: 0,
+      queued: 0,
+      requeued: 0,
+      'dead-lettered': 0,
+      rejected: 0,
+      refused: 0,
+      error: 0,
+      redelivery: 0,
+    },
+    batches: { count: 0, messages: 0, deleted: 0, failed: 0, threw: 0 },
+    incidents: {},
+  };
+  const lastOutcome = new Map<string, OutcomeKind>();
+  const record = (o: OutcomeEvent) => {
+    stats.outcomes[o.outcome] += 1;
+    if (o.httpStatus !== undefined) stats.answers[o.httpStatus] = (stats.answers[o.httpStatus] ?? 0) + 1;
+    if (o.incidentUuid) {
+      lastOutcome.delete(o.incidentUuid);
+      lastOutcome.set(o.incidentUuid, o.outcome);
+      if (lastOutcome.size > MAX_TRACKED_INCIDENTS)
+        lastOutcome.delete(lastOutcome.keys().next().value as string);
+    }
+    try {
+      emitOutcome(o);
+    } catch {
+      // a printing problem must not fail a request
+    }
+  };
+
+  let queues: LocalQueues | undefined;
+  let sandbox: EsetSandbox | undefined;
+  try {
+    queues = await setUpQueues({
+      ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint } : {}),
+      ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
+      ...(options.visibilityTimeoutSeconds
+        ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }
+        : {}),
+      ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+    });
+
+    const seeded: string[] = [];
+    const sandboxEnv: Env = {};
+    if (!external) {
+      const username = isSet(env, 'ESET_USERNAME')
+        ? (env.ESET_USERNAME as string)
+        : SANDBOX_CREDENTIALS.username;
+      const password = isSet(env, 'ESET_PASSWORD')
+        ? (env.ESET_PASSWORD as string)
+        : SANDBOX_CREDENTIALS.password;
+      sandbox = await createEsetSandbox({
+        ...options.sandbox,
+        port: options.sandboxPort ?? 0,
+        username,
+        password,
+        ...(options.sandboxFaults ? { faults: options.sandboxFaults } : {}),
+      });
+      for (let i = 0; i < (options.seedIncidents ?? 0); i++) {
+        const uuid = randomUUID();
+        sandbox.addIncident(uuid);
+        seeded.push(uuid);
+      }
+      Object.assign(sandboxEnv, {
+        ESET_API_URL: sandbox.url,
+        ESET_AUTH_URL: sandbox.url,
+        ESET_USERNAME: username,
+        ESET_PASSWORD: password,
+      });
+    }
+
+    const defaults: Env = {};
+    for (const [name, value] of Object.entries(LOCAL_TIMING_DEFAULTS))
+      if (!isSet(env, name)) defaults[name] = value;
+    const secretDefaulted = !isSet(env, 'WEBHOOK_SECRET') && !isSet(env, 'WEBHOOK_SECRET_ARN');
+    if (secretDefaulted) defaults.WEBHOOK_SECRET = LOCAL_WEBHOOK_SECRET;
+    const config = loadConfig(
+      {
+        ...env,
+        ...defaults,
+        ...sandboxEnv,
+        RETRY_QUEUE_URL: queues.retryQueueUrl,
+        DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
+      },
+      { webhookSecret: true, retryQueue: true, deadLetterQueue: true },
+    );
+    const overrides: BridgeOverrides = { ...options.overrides, sqs: queues.sqs };
+
+    // Receive: a pool of containers, each serving one request at a time, as Lambda scales.
+    const newReceiveContainer = (): ReceiveContainer => {
+      let logs: LogFields[] = [];
+      const bridge = createBridge(config, {
+        ...overrides,
+        observability: observabilityWith((i) => logs.push(i)),
+      });
+      const handler = makeReceiveHandler(bridge.receive);
+      return {
+        async invoke(event, context) {
+          logs = [];
+          const answer = await handler(event, context);
+          record(receiveOutcome(answer, logs, Date.now()));
+          return answer;
+        },
+      };
+    };
+    const idle: ReceiveContainer[] = [];
+    const waiting: ((c: ReceiveContainer) => void)[] = [];
+    const maxContainers = Math.max(1, options.maxReceiveConcurrency ?? 10);
+    let containers = 0;
+    const acquire = (): Promise<ReceiveContainer> => {
+      const free = idle.pop();
+      if (free) return Promise.resolve(free);
+      if (containers < maxContainers) {
+        containers += 1;
+        return Promise.resolve(newReceiveContainer());
+      }
+      return new Promise((resolve) => waiting.push(resolve));
+    };
+    const release = (c: ReceiveContainer) => {
+      const next = waiting.shift();
+      if (next) next(c);
+      else idle.push(c);
+    };
+
+    // Retry: one container fed by one poller (an event source mapping with concurrency 1).
+    const retryBridge = createBridge(config, {
+      ...overrides,
+      observability: observabilityWith((item) => {
+        const o = retryOutcome(item, Date.now());
+        if (o) record(o);
+      }),
+    });
+    const retryHandler = makeRetryHandler(retryBridge.retry);
+    const source = new SqsEventSource({
+      sqs: queues.sqs,
+      queueUrl: queues.retryQueueUrl,
+      handler: (event: SQSEvent) => retryHandler(event),
+      batchSize: options.batchSize ?? 10,
+      waitTimeSeconds: options.waitTimeSeconds ?? 1,
+      onBatch: (b) => {
+        stats.batches.count += 1;
+        stats.batches.messages += b.received;
+        stats.batches.deleted += b.deleted;
+        stats.batches.failed += b.failed;
+        if (b.threw !== undefined) {
+          stats.batches.threw += 1;
+          notice(
+            `the retry Lambda threw (${describeError(b.threw)}); ${b.received} message(s) left for redelivery`,
+          );
+        }
+      },
+    });
+
+    const listener = functionUrlListener(
+      async (event, context) => {
+        const container = await acquire();
+        try {
+          return await container.invoke(event, context);
+        } finally {
+          release(container);
+        }
+      },
+      {
+        onError: (err) => {
+          record({
+            at: Date.now(),
+            lambda: 'receive',
+            outcome: 'error',
+            httpStatus: 502,
+            detail: describeError(err),
+          });
+        },
+      },
+    );
+    let runtime: Runtime | undefined;
+    const server = createServer((req, res) => {
+      if ((req.url ?? '').startsWith('/_local/')) localRoute(req, res, () => runtime);
+      else listener(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: options.port ?? 3000, host: options.host ?? '127.0.0.1' }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const displayHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+
+    // The poller: like the event source mapping, it keeps polling through SQS hiccups.
+    let polling = true;
+    const poll = (async () => {
+      let failing = false;
+      while (polling) {
+        try {
+          await source.pollOnce();
+          if (failing) notice('the retry queue is reachable again');
+          failing = false;
+        } catch (err) {
+          if (!failing) notice(`cannot poll the retry queue: ${describeError(err)}; retrying`);
+          failing = true;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+
+    const q = queues;
+    const depths = async () => {
+      const [retry, deadLetter] = await Promise.all([
+        queueDepth(q.sqs, q.retryQueueUrl),
+        queueDepth(q.sqs, q.deadLetterQueueUrl),
+      ]);
+      return { retry, deadLetter };
+    };
+    let stopping: Promise<void> | undefined;
+    const sb = sandbox;
+    runtime = {
+      webhookUrl: `http://${displayHost}:${address.port}/`,
+      sqsEndpoint: q.endpoint,
+      retryQueueUrl: q.retryQueueUrl,
+      deadLetterQueueUrl: q.deadLetterQueueUrl,
+      esetApiUrl: config.esetApiUrl,
+      esetAuthUrl: config.esetAuthUrl,
+      ...(sb ? { sandbox: sb } : {}),
+      seededIncidents: seeded,
+      webhookSecret: secretDefaulted
+        ? { source: 'local default', value: LOCAL_WEBHOOK_SECRET }
+        : { source: isSet(env, 'WEBHOOK_SECRET') ? 'WEBHOOK_SECRET' : 'WEBHOOK_SECRET_ARN' },
+      config,
+      sqs: q.sqs,
+      stats: () => ({ ...structuredClone(stats), incidents: Object.fromEntries(lastOutcome) }),
+      queueDepths: depths,
+      stop: () => {
+        stopping ??= (async () => {
+          // No new webhooks; the ones in hand finish (bounded by ESET's timeout), and so does
+          // the batch in hand: the long poll is not aborted, so nothing it receives is stranded.
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeIdleConnections();
+          polling = false;
+          const grace = setTimeout(() => server.closeAllConnections(), config.esetTimeoutMs + 2_000);
+          await Promise.all([closed, poll]);
+          clearTimeout(grace);
+          try {
+            stats.queuesAtStop = await depths();
+          } catch {
+            // SQS gone already: the summary says less
+          }
+          await q.close();
+          await sb?.close();
+        })();
+        return stopping;
+      },
+    };
+    return runtime;
+  } catch (err) {
+    await queues?.close().catch(() => {});
+    await sandbox?.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** `GET /_local/runtime`: the ready info and stats, for `npm run demo`; loopback callers only. */
+function localRoute(req: IncomingMessage, res: ServerResponse, runtime: () => Runtime | undefined): void {
+  const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
+  const rt = runtime();
+  const [status, value] = !loopback
+    ? [403, { message: 'loopback only' }]
+    : req.method !== 'GET' || req.url !== '/_local/runtime' || !rt
+      ? [404, { message: 'unknown local endpoint; try GET /_local/runtime' }]
+      : [200, { ...readyInfo(rt), stats: rt.stats() }];
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+  req.resume();
+}
