@@ -12,6 +12,7 @@ import type {
   ConstructorOptions,
   LogItemExtraInput,
   LogItemMessage,
+  LogLevel,
 } from '@aws-lambda-powertools/logger/types';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
@@ -45,8 +46,10 @@ export const SANDBOX_CREDENTIALS = { username: 'sandbox-user', password: 'sandbo
 
 /**
  * Timing that makes a local run take seconds instead of minutes; each applies only when the
- * variable is not set. ESET_SETTLE_SECONDS is short because the sandbox, unlike ESET, is not
- * still working after it stops answering.
+ * variable is not set, and only while ESET is the sandbox or another stand-in on loopback.
+ * ESET_SETTLE_SECONDS is short because a stand-in, unlike ESET, is not still working after it
+ * stops answering; against real ESET the deployed defaults apply (reading the incident too early
+ * after a timeout and closing again is how an incident gets closed twice).
  */
 export const LOCAL_TIMING_DEFAULTS = {
   ESET_TIMEOUT_MS: '3000',
@@ -82,6 +85,8 @@ export interface RuntimeOptions {
   sandbox?: Omit<SandboxOptions, 'port' | 'username' | 'password' | 'faults'>;
   /** Passed to createBridge for every container (tests, benchmarks). */
   overrides?: Pick<BridgeOverrides, 'clock' | 'random' | 'fetch'>;
+  /** The handlers' JSON log level; default POWERTOOLS_LOG_LEVEL (outcomes are reported whatever it is). */
+  logLevel?: LogLevel;
   /** One call per request outcome (see formatOutcome). */
   onOutcome?: (outcome: OutcomeEvent) => void;
   /** Things worth a line that are not outcomes: SQS unreachable, a handler that threw. */
@@ -141,6 +146,8 @@ export interface Runtime {
   sandbox?: EsetSandbox;
   seededIncidents: string[];
   webhookSecret: { source: 'local default' | 'WEBHOOK_SECRET' | 'WEBHOOK_SECRET_ARN'; value?: string };
+  /** `local`: LOCAL_TIMING_DEFAULTS filled the unset timing variables; `deployed`: loadConfig's defaults. */
+  timing: 'local' | 'deployed';
   config: Config;
   sqs: SQSClient;
   stats(): RuntimeStats;
@@ -151,6 +158,14 @@ export interface Runtime {
 
 const MAX_TRACKED_INCIDENTS = 10_000;
 const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== '';
+
+function isLoopback(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Parses the local-only variables (PORT, HOST, AWS_ENDPOINT_URL_SQS, QUEUE_PREFIX, SANDBOX_PORT,
@@ -233,8 +248,11 @@ class TappedLogger extends Logger {
   }
 }
 
-function observabilityWith(tap: (item: LogFields) => void): Observability {
-  return { ...createObservability(), logger: new TappedLogger({ serviceName: SERVICE_NAME }, tap) };
+function observabilityWith(tap: (item: LogFields) => void, logLevel?: LogLevel): Observability {
+  return {
+    ...createObservability(),
+    logger: new TappedLogger({ serviceName: SERVICE_NAME, ...(logLevel ? { logLevel } : {}) }, tap),
+  };
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -371,6 +389,7 @@ export function readyInfo(rt: Runtime): Record<string, unknown> {
     esetApiUrl: rt.esetApiUrl,
     esetAuthUrl: rt.esetAuthUrl,
     eset: rt.sandbox ? 'sandbox' : 'external',
+    timing: rt.timing,
     webhookSecret: rt.webhookSecret.value
       ? rt.webhookSecret
       : { source: rt.webhookSecret.source, hint: 'set by you; npm run send reads WEBHOOK_SECRET' },
@@ -390,6 +409,7 @@ interface ReceiveContainer {
 export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const env: Env = options.env ?? process.env;
   const external = isSet(env, 'ESET_REGION') || isSet(env, 'ESET_API_URL');
+  const localTiming = !isSet(env, 'ESET_REGION') && (!external || isLoopback(env.ESET_API_URL as string));
   const emitOutcome = options.onOutcome ?? (() => {});
   const notice = options.onNotice ?? (() => {});
 
@@ -469,8 +489,11 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     }
 
     const defaults: Env = {};
-    for (const [name, value] of Object.entries(LOCAL_TIMING_DEFAULTS))
-      if (!isSet(env, name)) defaults[name] = value;
+    if (localTiming) {
+      for (const [name, value] of Object.entries(LOCAL_TIMING_DEFAULTS)) {
+        if (!isSet(env, name)) defaults[name] = value;
+      }
+    }
     const secretDefaulted = !isSet(env, 'WEBHOOK_SECRET') && !isSet(env, 'WEBHOOK_SECRET_ARN');
     if (secretDefaulted) defaults.WEBHOOK_SECRET = LOCAL_WEBHOOK_SECRET;
     const config = loadConfig(
@@ -490,7 +513,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       let logs: LogFields[] = [];
       const bridge = createBridge(config, {
         ...overrides,
-        observability: observabilityWith((i) => logs.push(i)),
+        observability: observabilityWith((i) => logs.push(i), options.logLevel),
       });
       const handler = makeReceiveHandler(bridge.receive);
       return {
@@ -527,7 +550,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       observability: observabilityWith((item) => {
         const o = retryOutcome(item, Date.now());
         if (o) record(o);
-      }),
+      }, options.logLevel),
     });
     const retryHandler = makeRetryHandler(retryBridge.retry);
     const source = new SqsEventSource({
@@ -626,6 +649,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       webhookSecret: secretDefaulted
         ? { source: 'local default', value: LOCAL_WEBHOOK_SECRET }
         : { source: isSet(env, 'WEBHOOK_SECRET') ? 'WEBHOOK_SECRET' : 'WEBHOOK_SECRET_ARN' },
+      timing: localTiming ? 'local' : 'deployed',
       config,
       sqs: q.sqs,
       stats: () => ({ ...structuredClone(stats), incidents: Object.fromEntries(lastOutcome) }),

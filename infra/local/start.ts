@@ -46,6 +46,7 @@ const banner = [
     ? `  ESET          sandbox at ${runtime.esetApiUrl} (admin: ${runtime.esetApiUrl}/_sandbox/state)`
     : `  ESET          ${runtime.esetApiUrl} (token: ${runtime.esetAuthUrl})`,
   `  SQS           ${process.env.AWS_ENDPOINT_URL_SQS ? '' : 'embedded '}${runtime.sqsEndpoint}`,
+  `  timing        ${runtime.timing === 'local' ? 'local' : 'deployed defaults'}: ESET timeout ${runtime.config.esetTimeoutMs} ms, retry base ${runtime.config.retryBaseSeconds} s, settle ${runtime.config.esetSettleSeconds} s, pending re-send ${runtime.config.pendingResendSeconds} s`,
   `  retry queue   ${runtime.retryQueueUrl}`,
   `  DLQ           ${runtime.deadLetterQueueUrl}`,
 ];

@@ -1,0 +1,143 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  formatOutcome,
+  LOCAL_WEBHOOK_SECRET,
+  localOptionsFromEnv,
+  type OutcomeEvent,
+  startRuntime,
+} from '../../infra/local/runtime';
+import { postClose } from './bridge-process';
+
+describe('localOptionsFromEnv', () => {
+  it('defaults to port 3000, a free sandbox port and five seeded incidents', () => {
+    expect(localOptionsFromEnv({})).toEqual({ port: 3000, sandboxPort: 0, seedIncidents: 5 });
+  });
+
+  it('reads every local variable', () => {
+    const options = localOptionsFromEnv({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      SANDBOX_PORT: '4010',
+      SANDBOX_SEED_INCIDENTS: '0',
+      SANDBOX_FAULTS: '{"seed":7,"mix":{"ok":3,"s503":1}}',
+      AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9324',
+      QUEUE_PREFIX: 'dev-bridge',
+    });
+
+    expect(options).toEqual({
+      port: 0,
+      host: '0.0.0.0',
+      sandboxPort: 4010,
+      seedIncidents: 0,
+      sandboxFaults: { seed: 7, mix: { ok: 3, s503: 1 } },
+      sqsEndpoint: 'http://127.0.0.1:9324',
+      queuePrefix: 'dev-bridge',
+    });
+  });
+
+  it('names every malformed variable at once', () => {
+    expect(() =>
+      localOptionsFromEnv({
+        PORT: 'http',
+        AWS_ENDPOINT_URL_SQS: 'localhost:9324',
+        QUEUE_PREFIX: 'has space',
+        SANDBOX_FAULTS: '{"seed":1}',
+      }),
+    ).toThrow(/PORT.*AWS_ENDPOINT_URL_SQS.*QUEUE_PREFIX.*SANDBOX_FAULTS/);
+  });
+});
+
+describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', () => {
+  it('serves the deployed receive handler, reports the outcome and counts it', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    const outcomes: OutcomeEvent[] = [];
+    const rt = await startRuntime({
+      env: {},
+      port: 0,
+      seedIncidents: 1,
+      logLevel: 'SILENT',
+      onOutcome: (o) => outcomes.push(o),
+    });
+    const id = rt.seededIncidents[0] as string;
+    try {
+      const answer = await postClose(rt.webhookUrl, LOCAL_WEBHOOK_SECRET, id);
+      const local = await fetch(new URL('/_local/runtime', rt.webhookUrl));
+
+      expect(answer.status).toBe(200);
+      expect(rt.sandbox?.state().incidents[id]).toMatchObject({
+        status: 'INCIDENT_STATUS_CLOSED',
+        closesApplied: 1,
+      });
+      expect(outcomes).toEqual([
+        expect.objectContaining({
+          lambda: 'receive',
+          outcome: 'closed',
+          incidentUuid: id,
+          attempt: 1,
+          esetStatus: '200',
+          httpStatus: 200,
+        }),
+      ]);
+      expect(formatOutcome(outcomes[0] as OutcomeEvent)).toMatch(
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${id} closed +attempt 1 +ESET 200 +\\[receive\\]$`),
+      );
+      expect(rt.stats()).toMatchObject({
+        answers: { 200: 1 },
+        outcomes: { closed: 1 },
+        incidents: { [id]: 'closed' },
+      });
+      expect(rt.config).toMatchObject({ esetTimeoutMs: 3000, retryBaseSeconds: 1, esetSettleSeconds: 2 });
+      expect(await local.json()).toMatchObject({
+        webhookUrl: rt.webhookUrl,
+        eset: 'sandbox',
+        stats: { outcomes: { closed: 1 } },
+      });
+    } finally {
+      await rt.stop();
+    }
+    await expect(fetch(rt.webhookUrl)).rejects.toThrow();
+    expect(rt.stats().queuesAtStop?.retry).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it('uses real ESET when ESET_REGION is set, and names the credentials it lacks', async () => {
+    await expect(startRuntime({ env: { ESET_REGION: 'eu' }, port: 0 })).rejects.toThrow(
+      /ESET_USERNAME and ESET_PASSWORD/,
+    );
+  });
+
+  it('keeps the deployed timing against real ESET, where a short settle could close an incident twice', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    const rt = await startRuntime({
+      env: { ESET_REGION: 'eu', ESET_USERNAME: 'api@example.com', ESET_PASSWORD: 'pw' },
+      port: 0,
+      logLevel: 'SILENT',
+    });
+    try {
+      expect(rt.sandbox).toBeUndefined();
+      expect(rt.timing).toBe('deployed');
+      expect(rt.esetApiUrl).toBe('https://eu.incident-management.eset.systems');
+      expect(rt.config).toMatchObject({ esetSettleSeconds: 150, esetTimeoutMs: 8000 });
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('keeps every configuration variable: the local timing defaults yield to the environment', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    const rt = await startRuntime({
+      env: {
+        ESET_TIMEOUT_MS: '1500',
+        RETRY_BASE_SECONDS: '3',
+        WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      },
+      port: 0,
+      logLevel: 'SILENT',
+    });
+    try {
+      expect(rt.config).toMatchObject({ esetTimeoutMs: 1500, retryBaseSeconds: 3, pendingResendSeconds: 1 });
+      expect(rt.webhookSecret).toEqual({ source: 'WEBHOOK_SECRET' });
+    } finally {
+      await rt.stop();
+    }
+  });
+});
