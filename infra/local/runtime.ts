@@ -100,6 +100,8 @@ export type OutcomeKind =
   | 'dead-lettered'
   | 'rejected'
   | 'refused'
+  | 'ignored'
+  | 'duplicate'
   | 'error'
   | 'redelivery';
 
@@ -278,34 +280,42 @@ function receiveOutcome(answer: HttpAnswer, logs: LogFields[], at: number): Outc
   };
   const eset = str(decided?.esetStatus) ?? str(lastCall?.esetStatus);
   const withEset = eset ? { esetStatus: eset } : {};
-  if (answer.statusCode === 200) {
+  const reason = str(body.reason);
+  const headers = answer.headers ?? {};
+  if (String(headers['idempotent-replay'] ?? headers['Idempotent-Replay'] ?? '') === 'true') {
     return {
       ...base,
-      outcome: 'closed',
-      attempt: 1,
-      ...withEset,
-      ...(str(body.note) ? { detail: str(body.note) } : {}),
+      outcome: 'duplicate',
+      detail: `answered with the first delivery's ${String(body.status ?? 'answer')}`,
     };
   }
-  if (answer.statusCode === 202) {
-    const delay = num(decided?.delaySeconds);
-    return {
-      ...base,
-      outcome: 'queued',
-      attempt: 1,
-      ...withEset,
-      ...(str(body.reason) ? { why: str(body.reason) } : {}),
-      ...(delay !== undefined ? { delaySeconds: delay } : {}),
-    };
-  }
-  if (body.status === 'rejected') {
-    return {
-      ...base,
-      outcome: 'rejected',
-      attempt: 1,
-      ...withEset,
-      ...(str(body.reason) ? { detail: str(body.reason) } : {}),
-    };
+  // The answer's `status` says what happened; the HTTP status alone cannot (200 is closed or ignored).
+  switch (body.status) {
+    case 'closed':
+      return {
+        ...base,
+        outcome: 'closed',
+        attempt: 1,
+        ...withEset,
+        ...(str(body.note) ? { detail: str(body.note) } : {}),
+      };
+    case 'queued': {
+      const delay = num(decided?.delaySeconds);
+      return {
+        ...base,
+        outcome: 'queued',
+        attempt: 1,
+        ...withEset,
+        ...(reason ? { why: reason } : {}),
+        ...(delay !== undefined ? { delaySeconds: delay } : {}),
+      };
+    }
+    case 'rejected':
+      return { ...base, outcome: 'rejected', attempt: 1, ...withEset, ...(reason ? { detail: reason } : {}) };
+    case 'ignored':
+      return { ...base, outcome: 'ignored', ...(reason ? { detail: reason } : {}) };
+    case 'in-progress':
+      return { ...base, outcome: 'duplicate', detail: 'the same close is in progress' };
   }
   const detail = str(body.message);
   return { ...base, outcome: answer.statusCode >= 500 ? 'error' : 'refused', ...(detail ? { detail } : {}) };
@@ -424,6 +434,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       'dead-lettered': 0,
       rejected: 0,
       refused: 0,
+      ignored: 0,
+      duplicate: 0,
       error: 0,
       redelivery: 0,
     },

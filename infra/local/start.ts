@@ -73,6 +73,7 @@ function summary(rt: Runtime): string {
     `dead-lettered ${o['dead-lettered']}`,
     `rejected ${o.rejected}, refused ${o.refused}`,
   ];
+  if (o.ignored + o.duplicate > 0) parts.push(`ignored ${o.ignored}, duplicates ${o.duplicate}`);
   if (o.error + o.redelivery > 0) parts.push(`errors ${o.error}, redeliveries ${o.redelivery}`);
   const q = s.queuesAtStop;
   if (q) {
