@@ -208,8 +208,12 @@ async function main(): Promise<number> {
     ]);
     for (const item of items) {
       if (item.state !== 'queued') continue;
-      if (sandbox.incidents[item.uuid]?.status === 'INCIDENT_STATUS_CLOSED') item.state = 'closed';
-      else if (info.stats.incidents[item.uuid] === 'dead-lettered') item.state = 'dead-lettered';
+      // Settled when the bridge is done with it (ESET may show CLOSED while a re-send or a
+      // verification is still queued), and the sandbox agrees.
+      const last = info.stats.incidents[item.uuid];
+      if (last === 'closed' && sandbox.incidents[item.uuid]?.status === 'INCIDENT_STATUS_CLOSED') {
+        item.state = 'closed';
+      } else if (last === 'dead-lettered') item.state = 'dead-lettered';
     }
     const c = tally(items);
     const line = `progress: closed ${c.closed}/${count}  queued ${c.queued}  dead-lettered ${c['dead-lettered']}  rejected ${c.rejected}${c.sending > 0 ? `  sending ${c.sending}` : ''}`;

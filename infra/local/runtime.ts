@@ -73,7 +73,7 @@ export interface RuntimeOptions {
   queuePrefix?: string;
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
-  /** Retry Lambda batch size and long-poll wait. */
+  /** Retry Lambda batch size (default 5, as deployed) and long-poll wait (default 1 s). */
   batchSize?: number;
   waitTimeSeconds?: number;
   /** Receive Lambda containers that may run at once (each serves one request at a time). */
@@ -569,7 +569,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       sqs: queues.sqs,
       queueUrl: queues.retryQueueUrl,
       handler: (event: SQSEvent) => retryHandler(event),
-      batchSize: options.batchSize ?? 10,
+      batchSize: options.batchSize ?? 5,
       waitTimeSeconds: options.waitTimeSeconds ?? 1,
       onBatch: (b) => {
         stats.batches.count += 1;
