@@ -1,6 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  type CreateQueueCommandInput,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
 
 export interface LocalQueues {
@@ -44,24 +50,23 @@ export async function setUpQueues(opts: {
   if (!endpoint) ({ server, endpoint } = await startSqsServer());
   const sqs = localSqsClient(endpoint);
   const prefix = opts.prefix ?? 'eset-close-bridge';
-  const dlq = await sqs.send(
-    new CreateQueueCommand({ QueueName: `${prefix}-dlq`, Attributes: { MessageRetentionPeriod: '1209600' } }),
-  );
+  const dlq = await createOrFind(sqs, {
+    QueueName: `${prefix}-dlq`,
+    Attributes: { MessageRetentionPeriod: '1209600' },
+  });
   const dlqArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn;
-  const retry = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: `${prefix}-retry`,
-      Attributes: {
-        VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? 30),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn,
-          maxReceiveCount: opts.maxReceiveCount ?? 5,
-        }),
-      },
-    }),
-  );
+  const retry = await createOrFind(sqs, {
+    QueueName: `${prefix}-retry`,
+    Attributes: {
+      VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? 30),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: dlqArn,
+        maxReceiveCount: opts.maxReceiveCount ?? 5,
+      }),
+    },
+  });
   if (!retry.QueueUrl || !dlq.QueueUrl) throw new Error('queue creation returned no URL');
   return {
     sqs,
@@ -96,4 +101,17 @@ export async function queueDepth(
     inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
     delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
   };
+}
+
+/**
+ * Creates a queue, or takes the existing one as it is when it was created with other attributes
+ * (an operator's tuned queue on a shared SQS server must not stop the bridge from starting).
+ */
+async function createOrFind(sqs: SQSClient, input: CreateQueueCommandInput): Promise<{ QueueUrl?: string }> {
+  try {
+    return await sqs.send(new CreateQueueCommand(input));
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'QueueNameExists') throw err;
+    return sqs.send(new GetQueueUrlCommand({ QueueName: input.QueueName }));
+  }
 }
