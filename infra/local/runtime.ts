@@ -413,7 +413,7 @@ interface ReceiveContainer {
 }
 
 /**
- * Starts everything and resolves once the webhook URL answers. Throws (after closing what it
+ * Starts everything and resolves once the webhook URL listens. Throws (after closing what it
  * started) when the configuration is invalid or a port is taken.
  */
 export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
@@ -462,14 +462,21 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   let queues: LocalQueues | undefined;
   let sandbox: EsetSandbox | undefined;
   try {
-    queues = await setUpQueues({
-      ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint } : {}),
-      ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
-      ...(options.visibilityTimeoutSeconds
-        ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }
-        : {}),
-      ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
-    });
+    try {
+      queues = await setUpQueues({
+        ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint } : {}),
+        ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
+        ...(options.visibilityTimeoutSeconds
+          ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }
+          : {}),
+        ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+      });
+    } catch (err) {
+      const where = options.sqsEndpoint
+        ? `SQS at ${options.sqsEndpoint} (AWS_ENDPOINT_URL_SQS)`
+        : 'the embedded SQS';
+      throw new Error(`cannot set up the queues in ${where}: ${describeError(err)}`, { cause: err });
+    }
 
     const seeded: string[] = [];
     const sandboxEnv: Env = {};
