@@ -1,0 +1,35 @@
+/**
+ * `npm run chaos [-- --incidents N --seed S --senders C --crash]`: see scripts/chaos/run.ts.
+ * Exits non-zero when a request was lost or an incident closed twice.
+ */
+import { parseArgs } from 'node:util';
+import { formatReport, runChaos } from './chaos/run';
+
+const { values } = parseArgs({
+  options: {
+    incidents: { type: 'string', default: '1000' },
+    seed: { type: 'string', default: '42' },
+    senders: { type: 'string', default: '16' },
+    crash: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+});
+const number = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`--${name} must be a positive whole number`);
+    process.exit(2);
+  }
+  return n;
+};
+
+const report = await runChaos({
+  incidents: number('incidents', values.incidents),
+  seed: number('seed', values.seed),
+  senders: number('senders', values.senders),
+  ...(values.crash ? { crashAt: 0.4 } : {}),
+  log: (line) => console.error(`chaos: ${line}`),
+});
+console.log(formatReport(report));
+if (values.json) console.log(JSON.stringify(report));
+process.exit(report.ok ? 0 : 1);

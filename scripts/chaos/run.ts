@@ -1,0 +1,351 @@
+/**
+ * The chaos run: the local runtime (a child process, as `npm start` runs it) against the ESET
+ * sandbox with a fault mix, N signed closes from concurrent senders, and an account of every
+ * accepted request at the end: closed exactly once, or dead-lettered with a reason. Optionally
+ * the bridge is killed with SIGKILL mid-run and restarted on the same queues.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { sign } from '../../functions/webhook/standard-webhooks';
+import { createEsetSandbox, type FaultMix } from '../../infra/local/eset-sandbox/sandbox';
+import { queueDepth, setUpQueues, startSqsServer } from '../../infra/local/queues';
+
+const START = fileURLToPath(new URL('../../infra/local/start.ts', import.meta.url));
+const SECRET = 'whsec_Y2hhb3MtcnVuLXNpZ25pbmctc2VjcmV0';
+const ESET_LIMIT = 10;
+
+export interface ChaosOptions {
+  incidents?: number;
+  seed?: number;
+  senders?: number;
+  /** Kill the bridge with SIGKILL after this share of the requests was answered, then restart it. */
+  crashAt?: number;
+  mix?: FaultMix;
+  /** Give up waiting for the queues to settle after this long. */
+  settleTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  incidents: number;
+  accepted: number;
+  closed: number;
+  closedMoreThanOnce: number;
+  deadLettered: Record<string, number>;
+  lost: number;
+  lostIncidents: string[];
+  answers: Record<string, number>;
+  esetCalls: number;
+  esetCallsPerClose: number;
+  esetCallsByStatus: Record<string, number>;
+  maxEsetCallsPerSecond: number;
+  esetLimitPerSecond: number;
+  crashes: number;
+  seconds: number;
+  ok: boolean;
+}
+
+/** Mostly 200, many 202 with pending re-sends, lost caches, 429, 503, 500, 504, hangs past the timeout. */
+export const DEFAULT_MIX: FaultMix = {
+  ok: 50,
+  pending: 15,
+  lostCache: 5,
+  s429: 8,
+  s503: 7,
+  s500: 5,
+  s504: 5,
+  hang: 5,
+  hangMs: 1500,
+};
+
+/** Timing shrunk so that a run takes seconds; the settle time still outlasts the sandbox's hangs. */
+const BRIDGE_TIMING = {
+  ESET_TIMEOUT_MS: '1000',
+  ESET_MAX_RPS: '9',
+  RETRY_BASE_SECONDS: '1',
+  RETRY_MAX_DELAY_SECONDS: '2',
+  ESET_SETTLE_SECONDS: '1',
+  PENDING_RESEND_SECONDS: '1',
+};
+
+interface Bridge {
+  proc: ChildProcess;
+  webhookUrl: string;
+}
+
+async function startBridge(env: Record<string, string>): Promise<Bridge> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', START], {
+    env: { ...process.env, ...env, PORT: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8').on('data', (c: string) => {
+    stderr = (stderr + c).slice(-4000);
+  });
+  let buffer = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bridge not ready within 30 s: ${stderr}`)), 30_000);
+    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer = (buffer + chunk).slice(-100_000);
+      const line = buffer.split('\n').find((l) => l.startsWith('ready '));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bridge exited (${code}) before ready: ${stderr}`));
+    });
+  });
+  const line = await ready;
+  proc.stdout?.resume();
+  const info = JSON.parse(line.slice('ready '.length)) as { webhookUrl: string };
+  return { proc, webhookUrl: info.webhookUrl };
+}
+
+async function stopBridge(bridge: Bridge, signal: NodeJS.Signals): Promise<void> {
+  if (bridge.proc.exitCode !== null || bridge.proc.signalCode !== null) return;
+  const exited = once(bridge.proc, 'exit');
+  bridge.proc.kill(signal);
+  await exited;
+}
+
+/** Runs the chaos scenario and returns the account; never throws for a bad outcome, only for broken set-up. */
+export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport> {
+  const n = options.incidents ?? 1000;
+  const seed = options.seed ?? 42;
+  const senders = options.senders ?? 16;
+  const log = options.log ?? (() => {});
+  const started = Date.now();
+
+  const sandbox = await createEsetSandbox({
+    username: 'chaos-api-user',
+    password: 'chaos-api-password',
+    rateLimitPerSecond: ESET_LIMIT,
+    faults: { seed, mix: options.mix ?? DEFAULT_MIX },
+  });
+  const sqsServer = await startSqsServer();
+  const prefix = `chaos-${randomUUID().slice(0, 8)}`;
+  // Short visibility timeout, so work a killed bridge had in hand comes back within seconds.
+  const queues = await setUpQueues({
+    endpoint: sqsServer.endpoint,
+    prefix,
+    visibilityTimeoutSeconds: 4,
+    maxReceiveCount: 5,
+  });
+  const env = {
+    ...BRIDGE_TIMING,
+    ESET_API_URL: sandbox.url,
+    ESET_AUTH_URL: sandbox.url,
+    ESET_USERNAME: 'chaos-api-user',
+    ESET_PASSWORD: 'chaos-api-password',
+    WEBHOOK_SECRET: SECRET,
+    AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    QUEUE_PREFIX: prefix,
+    SANDBOX_SEED_INCIDENTS: '0',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  };
+
+  const ids = Array.from({ length: n }, () => randomUUID());
+  for (const id of ids) sandbox.addIncident(id);
+
+  let bridge = await startBridge(env);
+  let crashes = 0;
+  let restarting: Promise<void> | undefined;
+  const crashAfter =
+    options.crashAt === undefined ? Number.POSITIVE_INFINITY : Math.floor(n * options.crashAt);
+  const answers: Record<string, number> = {};
+  const accepted = new Set<string>();
+  let answered = 0;
+
+  const crash = async () => {
+    crashes += 1;
+    log(`SIGKILL the bridge after ${answered} answers`);
+    await stopBridge(bridge, 'SIGKILL');
+    bridge = await startBridge(env);
+    log('bridge restarted on the same queues');
+  };
+
+  /** A ticketing system: retries 5xx and connection errors with a short backoff, at most 30 times. */
+  const deliver = async (id: string) => {
+    const body = JSON.stringify({
+      incidentUuid: id,
+      closureReason: 'true-positive',
+      comment: `Chaos ${id}`,
+      ticketId: `CH-${id.slice(0, 6)}`,
+    });
+    const webhookId = `msg_${randomUUID()}`;
+    for (let attempt = 0; attempt < 30; attempt++) {
+      if (restarting) await restarting;
+      const ts = Math.floor(Date.now() / 1000);
+      let status: string;
+      try {
+        const res = await fetch(bridge.webhookUrl, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': webhookId,
+            'webhook-timestamp': String(ts),
+            'webhook-signature': sign(SECRET, webhookId, ts, body),
+          },
+          body,
+          signal: AbortSignal.timeout(15_000),
+        });
+        await res.text();
+        status = String(res.status);
+        if (res.status < 500) {
+          answers[status] = (answers[status] ?? 0) + 1;
+          if (res.status === 200 || res.status === 202) accepted.add(id);
+          answered += 1;
+          if (answered === crashAfter && crashes === 0) {
+            restarting = crash().finally(() => {
+              restarting = undefined;
+            });
+          }
+          return;
+        }
+      } catch {
+        status = 'connection-error';
+      }
+      answers[`retried-${status}`] = (answers[`retried-${status}`] ?? 0) + 1;
+      await new Promise((r) => setTimeout(r, 200 * Math.min(attempt + 1, 5)));
+    }
+    answers['gave-up'] = (answers['gave-up'] ?? 0) + 1;
+  };
+
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: senders }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++] as string;
+        await deliver(id);
+      }
+    }),
+  );
+  if (restarting) await restarting;
+  log(`all ${n} requests answered; waiting for the retry queue to drain`);
+
+  // Settled: the retry queue stays empty (nothing visible, in flight or delayed) twice in a row.
+  const settleUntil = Date.now() + (options.settleTimeoutMs ?? 180_000);
+  let quiet = 0;
+  while (Date.now() < settleUntil && quiet < 2) {
+    const d = await queueDepth(queues.sqs, queues.retryQueueUrl);
+    quiet = d.visible + d.inFlight + d.delayed === 0 ? quiet + 1 : 0;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await stopBridge(bridge, 'SIGTERM');
+
+  const dead = await readAll(queues.sqs, queues.deadLetterQueueUrl);
+  const state = sandbox.state();
+  const deadLettered: Record<string, number> = {};
+  const deadIds = new Set<string>();
+  for (const m of dead) {
+    const reason =
+      m.MessageAttributes?.reason?.StringValue ?? '(no reason: moved by SQS after maxReceiveCount)';
+    const key = reason.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').replace(/\d+ s/, 'N s');
+    deadLettered[key] = (deadLettered[key] ?? 0) + 1;
+    const id = m.MessageAttributes?.incidentUuid?.StringValue ?? tryIncident(m.Body);
+    if (id) deadIds.add(id);
+  }
+  let closed = 0;
+  let closedMoreThanOnce = 0;
+  const lostIncidents: string[] = [];
+  for (const id of ids) {
+    const incident = state.incidents[id];
+    const applied = incident?.closesApplied ?? 0;
+    if (incident?.status === 'INCIDENT_STATUS_CLOSED') closed += 1;
+    if (applied > 1) closedMoreThanOnce += 1;
+    if (accepted.has(id) && incident?.status !== 'INCIDENT_STATUS_CLOSED' && !deadIds.has(id))
+      lostIncidents.push(id);
+  }
+  const esetCalls = state.calls.length;
+  await sandbox.close();
+  await queues.close();
+  await new Promise<void>((resolve) => sqsServer.server.close(() => resolve()));
+
+  return {
+    incidents: n,
+    accepted: accepted.size,
+    closed,
+    closedMoreThanOnce,
+    deadLettered,
+    lost: lostIncidents.length,
+    lostIncidents: lostIncidents.slice(0, 20),
+    answers,
+    esetCalls,
+    esetCallsPerClose: closed > 0 ? Math.round((esetCalls / closed) * 100) / 100 : 0,
+    esetCallsByStatus: state.callsByStatus,
+    maxEsetCallsPerSecond: state.maxCallsInAnySecond,
+    esetLimitPerSecond: ESET_LIMIT,
+    crashes,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    ok: lostIncidents.length === 0 && closedMoreThanOnce === 0,
+  };
+}
+
+function tryIncident(body: string | undefined): string | undefined {
+  try {
+    const id = (JSON.parse(body ?? '') as { request?: { incidentUuid?: unknown } }).request?.incidentUuid;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readAll(sqs: import('@aws-sdk/client-sqs').SQSClient, queueUrl: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const res = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 300,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const got = res.Messages ?? [];
+    if (got.length === 0) break;
+    all.push(...got);
+  }
+  return all;
+}
+
+/** The table printed by `npm run chaos`. */
+export function formatReport(r: ChaosReport): string {
+  const rows: Array<[string, string]> = [
+    ['incidents sent', String(r.incidents)],
+    ['accepted (200/202)', String(r.accepted)],
+    ['closed', String(r.closed)],
+    ['closed more than once', String(r.closedMoreThanOnce)],
+    ['dead-lettered', String(Object.values(r.deadLettered).reduce((a, b) => a + b, 0))],
+    ...Object.entries(r.deadLettered).map(([k, v]): [string, string] => [`  ${k}`, String(v)]),
+    ['lost (accepted, neither closed nor dead-lettered)', String(r.lost)],
+    [
+      'answers',
+      Object.entries(r.answers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', '),
+    ],
+    [
+      'ESET calls',
+      `${r.esetCalls} (${Object.entries(r.esetCallsByStatus)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')})`,
+    ],
+    ['ESET calls per close', String(r.esetCallsPerClose)],
+    ['highest ESET calls in any second', `${r.maxEsetCallsPerSecond} (limit ${r.esetLimitPerSecond})`],
+    ['bridge crashes (SIGKILL)', String(r.crashes)],
+    ['time', `${r.seconds} s`],
+    ['result', r.ok ? 'OK: nothing lost, nothing closed twice' : 'FAILED'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { runChaos } from '../../scripts/chaos/run';
+
+// A small version of `npm run chaos`: the bridge as a child process, the sandbox's fault mix,
+// and the account at the end. The full runs (1,000 closes) are `npm run chaos [-- --crash]`.
+describe('chaos run', () => {
+  it('loses nothing and closes nothing twice under the default fault mix', async () => {
+    const report = await runChaos({ incidents: 40, senders: 8, seed: 7 });
+    expect(report.accepted).toBe(40);
+    expect(report.lost).toBe(0);
+    expect(report.closedMoreThanOnce).toBe(0);
+    expect(report.closed + Object.values(report.deadLettered).reduce((a, b) => a + b, 0)).toBe(40);
+    // The mix did inject faults: the run is not a plain happy path.
+    expect(Object.keys(report.esetCallsByStatus).length).toBeGreaterThan(3);
+  }, 120_000);
+
+  it('loses nothing when the bridge is killed with SIGKILL mid-run and restarted', async () => {
+    const report = await runChaos({ incidents: 40, senders: 8, seed: 11, crashAt: 0.4 });
+    expect(report.crashes).toBe(1);
+    expect(report.accepted).toBe(40);
+    expect(report.lost).toBe(0);
+    expect(report.closedMoreThanOnce).toBe(0);
+  }, 120_000);
+});
