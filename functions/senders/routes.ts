@@ -1,0 +1,220 @@
+import * as z from 'zod/mini';
+import {
+  ADAPTERS,
+  type Adapter,
+  type AdapterName,
+  type AdapterSettings,
+  buildAdapter,
+  canonicalAdapter,
+  type SystemName,
+} from './adapters';
+import { AUTH_SCHEMES, type AuthSpec } from './auth';
+
+/**
+ * Routes: which adapter and which authentication serve a request path. Configured with the JSON
+ * env var SENDERS_CONFIG (docs/ticketing-systems.md), e.g.
+ * `{"routes":{"/jira":{"incident":[{"field":"issue.fields.customfield_10050"}]},"/thehive":{}}}`.
+ * A route named like a system (`/jira`, `/servicenow`, `/zendesk`, `/freshservice`, `/thehive`)
+ * uses that system's adapter unless `adapter` says otherwise. `/` is always the canonical route.
+ */
+
+/** The default authentication of each adapter: what the sender can do out of the box. */
+export const DEFAULT_AUTH: Record<AdapterName, AuthSpec> = {
+  canonical: { scheme: 'standard-webhooks' },
+  jira: { scheme: 'hub-signature' },
+  zendesk: { scheme: 'zendesk' },
+  servicenow: { scheme: 'bearer' },
+  freshservice: { scheme: 'basic' },
+  thehive: { scheme: 'bearer' },
+};
+
+const text = z.string().check(z.minLength(1, { error: 'must not be empty' }));
+const texts = z.union([text, z.array(text)]);
+
+const LocatorSchema = z.union([
+  z.strictObject({ field: text }),
+  z.strictObject({ tagPrefix: text, in: texts }),
+  z.strictObject({ pattern: text, in: texts }),
+]);
+
+const RouteSchema = z.strictObject({
+  adapter: z.optional(z.enum(ADAPTERS, { error: `must be one of ${ADAPTERS.join(', ')}` })),
+  auth: z.optional(
+    z.strictObject({
+      scheme: z.enum(AUTH_SCHEMES, { error: `must be one of ${AUTH_SCHEMES.join(', ')}` }),
+      header: z.optional(text.check(z.regex(/^[A-Za-z0-9-]+$/, { error: 'must be a header name' }))),
+    }),
+  ),
+  incident: z.optional(z.array(LocatorSchema)),
+  reasonFrom: z.optional(z.array(LocatorSchema)),
+  reasons: z.optional(z.record(z.string(), text)),
+  comment: z.optional(z.array(text)),
+  ticketId: z.optional(z.array(text)),
+  resolvedWhen: z.optional(
+    z.array(z.strictObject({ anyOf: z.array(text), equals: z.optional(z.array(text)) })),
+  ),
+  onMissingIncident: z.optional(z.enum(['ignore', 'reject'], { error: 'must be ignore or reject' })),
+});
+type RouteInput = z.infer<typeof RouteSchema>;
+
+const ROUTE_PATH = /^\/[A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*$/;
+
+export const SendersConfigSchema = z.strictObject({
+  routes: z.record(z.string(), RouteSchema),
+});
+export type SendersConfig = z.infer<typeof SendersConfigSchema>;
+
+export interface Route {
+  /** The configured path; also the key of the route's secret in the webhook secret. */
+  readonly path: string;
+  readonly adapter: Adapter;
+  readonly auth: AuthSpec;
+}
+
+export interface RouteTable {
+  readonly routes: readonly Route[];
+  /** The route serving a request path, or undefined (404). */
+  find(requestPath: string): Route | undefined;
+}
+
+const normalizePath = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p).toLowerCase() || '/';
+
+/**
+ * Parses SENDERS_CONFIG (a JSON string) and builds the route table. Throws an Error whose message
+ * lists every problem, each prefixed with where it is (`routes./jira.incident[0]: ...`).
+ */
+export function parseSendersConfig(json: string): RouteTable {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new Error('SENDERS_CONFIG must be JSON');
+  }
+  const parsed = z.safeParse(SendersConfigSchema, raw);
+  if (!parsed.success) {
+    throw new Error(
+      parsed.error.issues
+        .map((i) => `SENDERS_CONFIG ${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+        .join('; '),
+    );
+  }
+  return buildRouteTable(parsed.data);
+}
+
+/** Builds the table from parsed settings; without any, every path is the canonical route (as before routes existed). */
+export function buildRouteTable(config?: SendersConfig): RouteTable {
+  if (!config) {
+    const only: Route = { path: '/', adapter: canonicalAdapter, auth: DEFAULT_AUTH.canonical };
+    return { routes: [only], find: () => only };
+  }
+  const problems: string[] = [];
+  const byPath = new Map<string, Route>();
+  byPath.set('/', { path: '/', adapter: canonicalAdapter, auth: DEFAULT_AUTH.canonical });
+  for (const [path, input] of Object.entries(config.routes)) {
+    if (!ROUTE_PATH.test(path)) {
+      problems.push(`SENDERS_CONFIG routes.${path}: route must be a path like /jira`);
+      continue;
+    }
+    const key = normalizePath(path);
+    const adapterName = input.adapter ?? (ADAPTERS as readonly string[]).find((a) => `/${a}` === key);
+    if (!adapterName) {
+      problems.push(`SENDERS_CONFIG routes.${path}.adapter: required for a route not named after a system`);
+      continue;
+    }
+    try {
+      const adapter =
+        adapterName === 'canonical'
+          ? canonicalAdapter
+          : buildAdapter(adapterName as SystemName, settingsOf(input));
+      const auth: AuthSpec = input.auth
+        ? {
+            scheme: input.auth.scheme,
+            ...(input.auth.header ? { header: input.auth.header.toLowerCase() } : {}),
+          }
+        : DEFAULT_AUTH[adapterName as AdapterName];
+      byPath.set(key, { path, adapter, auth });
+    } catch (err) {
+      problems.push(...(err as Error).message.split('; ').map((m) => `SENDERS_CONFIG routes.${path}.${m}`));
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  const routes = [...byPath.values()];
+  return { routes, find: (requestPath) => byPath.get(normalizePath(requestPath)) };
+}
+
+const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+function settingsOf(input: RouteInput): Partial<AdapterSettings> {
+  const locators = (l: NonNullable<RouteInput['incident']>): AdapterSettings['incident'] =>
+    l.map((x) =>
+      'field' in x
+        ? { field: x.field }
+        : 'tagPrefix' in x
+          ? { tagPrefix: x.tagPrefix, in: list(x.in) }
+          : { pattern: x.pattern, in: list(x.in) },
+    );
+  return {
+    ...(input.incident ? { incident: locators(input.incident) } : {}),
+    ...(input.reasonFrom ? { reasonFrom: locators(input.reasonFrom) } : {}),
+    ...(input.reasons ? { reasons: input.reasons } : {}),
+    ...(input.comment ? { comment: input.comment } : {}),
+    ...(input.ticketId ? { ticketId: input.ticketId } : {}),
+    ...(input.resolvedWhen
+      ? {
+          resolvedWhen: input.resolvedWhen.map((c) => ({
+            anyOf: c.anyOf,
+            ...(c.equals ? { equals: c.equals } : {}),
+          })),
+        }
+      : {}),
+    ...(input.onMissingIncident ? { onMissingIncident: input.onMissingIncident } : {}),
+  };
+}
+
+/**
+ * The webhook secret, per route. A plain value (`whsec_...`, several separated by spaces during a
+ * rotation) is the canonical route's; a JSON object maps route paths to a secret or to a list
+ * `[current, previous]`: `{"/":"whsec_...","/jira":"jira-secret","/servicenow":["new","old"]}`.
+ */
+export type RouteSecrets = Readonly<Record<string, string | readonly string[]>>;
+
+const RouteSecretsSchema = z.record(
+  z.string(),
+  z.union([text, z.array(text).check(z.minLength(1, { error: 'must not be empty' }))], {
+    error: 'values must be a secret or a list of secrets',
+  }),
+);
+
+/** Parses a secret value (plain or JSON); problems never quote the value. */
+export function parseRouteSecrets(value: string): RouteSecrets {
+  const trimmed = value.trim();
+  if (!trimmed.startsWith('{')) return { '/': trimmed };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(trimmed);
+  } catch {
+    throw new Error('webhook secret looks like JSON but does not parse');
+  }
+  const parsed = z.safeParse(RouteSecretsSchema, raw);
+  if (!parsed.success) {
+    throw new Error(`webhook secret: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  const badKeys = Object.keys(parsed.data).filter((k) => !ROUTE_PATH.test(k));
+  if (badKeys.length > 0)
+    throw new Error(`webhook secret: keys must be route paths like /jira (got ${badKeys.length} other)`);
+  return Object.fromEntries(Object.entries(parsed.data).map(([k, v]) => [normalizePath(k), v]));
+}
+
+/**
+ * The secrets that authenticate a route. Standard Webhooks secrets given as one string may list
+ * several `whsec_` values separated by spaces; other schemes take a string whole (a password may
+ * contain spaces) and rotate with a JSON list.
+ */
+export function secretsFor(route: Route, secrets: RouteSecrets): readonly string[] {
+  const entry = secrets[normalizePath(route.path)];
+  if (entry === undefined) return [];
+  if (typeof entry !== 'string') return entry;
+  return route.auth.scheme === 'standard-webhooks'
+    ? entry.split(/[\s,]+/).filter((s) => s.length > 0)
+    : [entry];
+}
