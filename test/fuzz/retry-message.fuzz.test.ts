@@ -1,0 +1,41 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkRetryBatch, FuzzStats, trackUnhandledRejections } from './properties';
+import { retryBatchArb } from './retry-cases';
+import { type FuzzRig, startFuzzRig } from './rig';
+
+/** `npm run fuzz` runs thousands; here a bounded number keeps `npm test` quick. */
+const RUNS = 400;
+
+let rig: FuzzRig;
+beforeAll(async () => {
+  rig = await startFuzzRig();
+});
+afterAll(async () => {
+  await rig.close();
+});
+
+describe('the retry-message boundary under fuzzing', () => {
+  it('dead-letters every invalid message untouched, never at ESET, never deleted silently, and never throws', async () => {
+    // Prepare
+    const stats = new FuzzStats();
+    const rejections = trackUnhandledRejections();
+
+    // Act
+    try {
+      await fc.assert(
+        fc.asyncProperty(retryBatchArb(rig.knownIncidents), (batch) =>
+          checkRetryBatch(rig, batch, { stats }),
+        ),
+        { numRuns: RUNS },
+      );
+    } finally {
+      rejections.stop();
+    }
+
+    // Assess
+    expect(rejections.seen).toEqual([]);
+    expect(stats.byOutcome['invalid->dead-lettered']).toBeGreaterThan(0);
+    expect(Object.keys(stats.byOutcome).some((o) => o.startsWith('valid->'))).toBe(true);
+  });
+});
