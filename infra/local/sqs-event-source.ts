@@ -10,9 +10,11 @@ export interface EventSourceOptions {
   sqs: SQSClient;
   queueUrl: string;
   queueArn?: string;
-  handler: (event: SQSEvent) => Promise<SQSBatchResponse | undefined | void>;
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
   batchSize?: number;
   waitTimeSeconds?: number;
+  /** Called when a poll fails (SQS unreachable); the source keeps polling. */
+  onError?: (err: unknown) => void;
   /** Called after each batch with what happened to it. */
   onBatch?: (batch: { received: number; deleted: number; failed: number; threw?: unknown }) => void;
 }
@@ -38,10 +40,15 @@ export class SqsEventSource {
     this.loop = this.run();
   }
 
-  /** Stops polling and waits for the batch in hand to finish. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and waits for the batch in hand to finish. The long poll in progress is let run
+   * out (at most `waitTimeSeconds`): aborting it on the client leaves the server delivering
+   * into nowhere, and those messages stay invisible for a whole visibility timeout.
+   * `{ abortPoll: true }` ends it at once when that does not matter (tests tearing down).
+   */
+  async stop(opts: { abortPoll?: boolean } = {}): Promise<void> {
     this.running = false;
-    this.abort.abort();
+    if (opts.abortPoll) this.abort.abort();
     await this.loop;
   }
 
@@ -97,8 +104,9 @@ export class SqsEventSource {
     while (this.running) {
       try {
         await this.pollOnce();
-      } catch {
-        // SQS unreachable for a moment: wait a little, as the event source mapping does
+      } catch (err) {
+        // SQS unreachable for a moment: say so, wait a little, poll again (as the event source mapping does)
+        this.opts.onError?.(err);
         if (this.running) await new Promise((r) => setTimeout(r, 200));
       }
     }

@@ -10,6 +10,8 @@ import type { Runtime } from './runtime';
 // better. Both stay available: POWERTOOLS_LOG_LEVEL=INFO, POWERTOOLS_METRICS_DISABLED=false.
 process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
 process.env.POWERTOOLS_METRICS_DISABLED ||= 'true';
+// The SDK's notice about its future Node.js 22 requirement is not news for a local run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
 
 const { formatOutcome, localOptionsFromEnv, readyInfo, startRuntime } = await import('./runtime');
 
