@@ -28,7 +28,7 @@ const RETRY_BATCH_SIZE = 5;
 
 /**
  * Ticket resolved -> webhook -> ESET incident closed. See DESIGN.md ("Deployed") and
- * docs/deploy-and-operate.md. Settings come from CDK context (infra/constructs/settings.ts).
+ * README.md (Operate). Settings come from CDK context (infra/constructs/settings.ts).
  */
 export class EsetCloseBridgeStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
@@ -58,7 +58,7 @@ export class EsetCloseBridgeStack extends Stack {
         reason:
           'The value is issued by a third party (the ESET PROTECT API user, the ticketing system ' +
           'webhook secret) and must be changed there first; Secrets Manager rotation cannot do that. ' +
-          'Manual rotation is described in docs/deploy-and-operate.md.',
+          'Manual rotation is described in README.md (Operate).',
       });
     }
 

@@ -39,7 +39,7 @@ export function bridgeMetric(
 
 /**
  * Alarms to an SNS topic and one dashboard. Every alarm's description names its runbook in
- * docs/deploy-and-operate.md. Missing data is "not breaching" throughout: the EMF counters are
+ * README.md (Operate). Missing data is "not breaching" throughout: the EMF counters are
  * only written when the event happens, and an idle queue stops reporting after six hours.
  */
 export class Monitoring extends Construct {
@@ -70,7 +70,7 @@ export class Monitoring extends Construct {
     ): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, alarmId, {
         alarmName: `${stackName}-${alarmId}`,
-        alarmDescription: `${description} Runbook: docs/deploy-and-operate.md, alarm ${alarmId}.`,
+        alarmDescription: `${description} Runbook: README.md (Operate), alarm ${alarmId}.`,
         metric,
         threshold,
         comparisonOperator,

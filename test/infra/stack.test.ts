@@ -427,7 +427,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         expect(a.AlarmActions, String(a.AlarmName)).toEqual(topicActions());
         expect(a.OKActions, String(a.AlarmName)).toEqual(topicActions());
         expect(a.TreatMissingData, String(a.AlarmName)).toBe('notBreaching');
-        expect(String(a.AlarmDescription)).toContain('docs/deploy-and-operate.md');
+        expect(String(a.AlarmDescription)).toContain('README.md (Operate)');
       }
     });
 
