@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AdvanceDeps } from './close/advance';
 import type { Config } from './config/config';
@@ -6,6 +7,7 @@ import { EsetClient } from './eset/client';
 import { TokenProvider } from './eset/token-provider';
 import type { ReceiveDeps } from './handlers/receive-handler';
 import type { RetryDeps } from './handlers/retry-handler';
+import { dynamoIdempotencyGuard } from './idempotency/guard';
 import { createObservability, esetCallObserver, type Observability } from './observability/observability';
 import { type Clock, RateLimiter, systemClock } from './pacing/rate-limiter';
 import { type RetryQueue, SqsRetryQueue } from './retry-queue/queue';
@@ -17,6 +19,8 @@ export interface BridgeOverrides {
   sqs?: SQSClient;
   queue?: RetryQueue;
   observability?: Observability;
+  /** The idempotency table's client (tests, local runs); built from the config otherwise. */
+  dynamodb?: DynamoDBClient;
 }
 
 export interface Bridge {
@@ -73,8 +77,19 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
   const webhookSecrets = config.webhookSecret
     ? webhookSecretsResolver(config.webhookSecret)
     : () => Promise.reject(new Error('no webhook secret configured'));
+  const idempotency = config.idempotency
+    ? dynamoIdempotencyGuard(config.idempotency, overrides.dynamodb ? { client: overrides.dynamodb } : {})
+    : undefined;
   return {
-    receive: { ...core, ...obs, config, queue, webhookSecrets },
+    receive: {
+      ...core,
+      ...obs,
+      config,
+      queue,
+      webhookSecrets,
+      routes: config.routes,
+      ...(idempotency ? { idempotency } : {}),
+    },
     retry: { ...core, ...obs, config, queue },
     tokens,
     limiter,

@@ -1,6 +1,14 @@
 import * as z from 'zod/mini';
 import { ConfigError } from '../errors/errors';
 import { ESET_REGIONS, type EsetRegion } from '../eset/regions';
+import type { IdempotencySettings } from '../idempotency/guard';
+import {
+  buildRouteTable,
+  parseRouteSecrets,
+  parseSendersConfig,
+  type RouteTable,
+  secretsFor,
+} from '../senders/routes';
 
 const intFrom = (name: string, def: number, min: number, max: number) =>
   z._default(
@@ -31,8 +39,10 @@ const EnvSchema = z.object({
   ESET_INTEGRATION_NAME: z._default(z.string(), 'eset-close-bridge'),
   WEBHOOK_SECRET: z.optional(
     z.string().check(
-      z.regex(/^whsec_[A-Za-z0-9+/=]+([\s,]+whsec_[A-Za-z0-9+/=]+)*$/, {
-        error: 'WEBHOOK_SECRET must look like whsec_<base64> (several separated by spaces during rotation)',
+      z.refine((v) => WHSEC_LIST.test(v) || v.trim().startsWith('{'), {
+        error:
+          'WEBHOOK_SECRET must look like whsec_<base64> (several separated by spaces during rotation), ' +
+          'or be a JSON object of per-route secrets',
       }),
     ),
   ),
@@ -48,7 +58,21 @@ const EnvSchema = z.object({
   PENDING_RESEND_SECONDS: intFrom('PENDING_RESEND_SECONDS', 5, 0, 300),
   WEBHOOK_TOLERANCE_SECONDS: intFrom('WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
   MAX_BODY_BYTES: intFrom('MAX_BODY_BYTES', 65_536, 1024, 1_048_576),
+  SENDERS_CONFIG: nonEmpty('SENDERS_CONFIG'),
+  IDEMPOTENCY_TABLE: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'IDEMPOTENCY_TABLE must be a DynamoDB table name' }),
+      ),
+  ),
+  // Long enough for the senders' retry schedules (Jira ~30 min, Freshdesk +60 min); see docs/ticketing-systems.md.
+  IDEMPOTENCY_TTL_SECONDS: intFrom('IDEMPOTENCY_TTL_SECONDS', 7200, 60, 604_800),
+  AWS_ENDPOINT_URL_DYNAMODB: optionalUrl('AWS_ENDPOINT_URL_DYNAMODB'),
 });
+
+const WHSEC = /^whsec_[A-Za-z0-9+/=]+$/;
+const WHSEC_LIST = /^whsec_[A-Za-z0-9+/=]+([\s,]+whsec_[A-Za-z0-9+/=]+)*$/;
 
 export type Credentials = { username: string; password: string };
 
@@ -72,6 +96,10 @@ export interface Config {
   pendingResendSeconds: number;
   webhookToleranceSeconds: number;
   maxBodyBytes: number;
+  /** Which adapter and authentication serve which path (SENDERS_CONFIG; canonical only when unset). */
+  routes: RouteTable;
+  /** Duplicate-safe delivery; off when IDEMPOTENCY_TABLE is unset. */
+  idempotency?: IdempotencySettings;
 }
 
 /** What each Lambda needs beyond the common part; reported together with all other problems. */
@@ -127,9 +155,20 @@ export function loadConfig(
     problems.push('ESET_USERNAME and ESET_PASSWORD, or ESET_CREDENTIALS_SECRET_ARN, are required');
   }
 
+  let routes = buildRouteTable();
+  if (e.SENDERS_CONFIG) {
+    try {
+      routes = parseSendersConfig(e.SENDERS_CONFIG);
+    } catch (err) {
+      problems.push(...(err as Error).message.split('; '));
+    }
+  }
+
   let webhookSecret: SecretSource<string> | undefined;
-  if (e.WEBHOOK_SECRET) webhookSecret = { kind: 'value', value: e.WEBHOOK_SECRET };
-  else if (e.WEBHOOK_SECRET_ARN) webhookSecret = { kind: 'secretsManager', arn: e.WEBHOOK_SECRET_ARN };
+  if (e.WEBHOOK_SECRET) {
+    webhookSecret = { kind: 'value', value: e.WEBHOOK_SECRET };
+    problems.push(...localSecretProblems(e.WEBHOOK_SECRET, routes));
+  } else if (e.WEBHOOK_SECRET_ARN) webhookSecret = { kind: 'secretsManager', arn: e.WEBHOOK_SECRET_ARN };
   else if (needs.webhookSecret) problems.push('WEBHOOK_SECRET or WEBHOOK_SECRET_ARN is required');
 
   if (needs.retryQueue && !e.RETRY_QUEUE_URL) problems.push('RETRY_QUEUE_URL is required');
@@ -159,7 +198,40 @@ export function loadConfig(
     pendingResendSeconds: e.PENDING_RESEND_SECONDS,
     webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    routes,
+    ...(e.IDEMPOTENCY_TABLE
+      ? {
+          idempotency: {
+            table: e.IDEMPOTENCY_TABLE,
+            ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+            ...(e.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: e.AWS_ENDPOINT_URL_DYNAMODB } : {}),
+          },
+        }
+      : {}),
   };
+}
+
+/**
+ * A local WEBHOOK_SECRET is checked at cold start against the routes: every route has a secret,
+ * and Standard Webhooks routes have `whsec_` ones. (A Secrets Manager value is checked on first
+ * use.) Problems name routes, never values.
+ */
+function localSecretProblems(value: string, routes: RouteTable): string[] {
+  let secrets: ReturnType<typeof parseRouteSecrets>;
+  try {
+    secrets = parseRouteSecrets(value);
+  } catch (err) {
+    return [`WEBHOOK_SECRET: ${(err as Error).message}`];
+  }
+  const problems: string[] = [];
+  for (const route of routes.routes) {
+    const list = secretsFor(route, secrets);
+    if (list.length === 0) problems.push(`WEBHOOK_SECRET has no secret for route ${route.path}`);
+    else if (route.auth.scheme === 'standard-webhooks' && !list.every((s) => WHSEC.test(s))) {
+      problems.push(`WEBHOOK_SECRET for route ${route.path} must look like whsec_<base64>`);
+    }
+  }
+  return problems;
 }
 
 function regionUrls(region: EsetRegion): { api: string; auth: string } {

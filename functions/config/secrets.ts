@@ -1,3 +1,4 @@
+import { parseRouteSecrets, type RouteSecrets } from '../senders/routes';
 import type { Credentials, SecretSource } from './config';
 
 /** Secrets are cached this long, then read again (so a rotated value is picked up). */
@@ -25,14 +26,20 @@ export function credentialsResolver(source: SecretSource<Credentials>): () => Pr
 }
 
 /**
- * Webhook secrets: one value, or several separated by spaces (current first, then the previous
- * one while senders move over), from Secrets Manager or the local variable.
+ * Webhook secrets per route (functions/senders/routes.ts, `RouteSecrets`): a plain `whsec_` value
+ * (several separated by spaces: current first, then the previous one while senders move over) is
+ * the canonical route's; a JSON object gives each route its own. From Secrets Manager (re-read
+ * every few minutes, so a rotation is picked up) or the local variable.
  */
-export function webhookSecretsResolver(source: SecretSource<string>): () => Promise<readonly string[]> {
-  const split = (v: string) => v.split(/[\s,]+/).filter((s) => s.length > 0);
+export function webhookSecretsResolver(source: SecretSource<string>): () => Promise<RouteSecrets> {
   if (source.kind === 'value') {
-    const secrets = split(source.value);
+    const secrets = parseRouteSecrets(source.value);
     return () => Promise.resolve(secrets);
   }
-  return async () => split(await fetchSecret(source.arn));
+  let last: { raw: string; parsed: RouteSecrets } | undefined;
+  return async () => {
+    const raw = await fetchSecret(source.arn);
+    if (last?.raw !== raw) last = { raw, parsed: parseRouteSecrets(raw) };
+    return last.parsed;
+  };
 }

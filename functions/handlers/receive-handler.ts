@@ -4,84 +4,82 @@ import { type AdvanceDeps, advance, newWork } from '../close/advance';
 import type { Config } from '../config/config';
 import { BadRequestError, describeError, EnqueueError, SignatureError } from '../errors/errors';
 import { errorAnswer, type HttpAnswer, json } from '../http/answers';
+import { type IdempotencyGuard, IdempotencyStoreError } from '../idempotency/guard';
 import { MetricName } from '../observability/metric-names';
 import type { Observability } from '../observability/observability';
 import type { RetryQueue } from '../retry-queue/queue';
-import { parseCloseRequest } from '../webhook/close-request';
-import { verify } from '../webhook/standard-webhooks';
+import { admit, deliveryId, type IntakeDeps } from '../senders/intake';
+import type { CloseRequest } from '../webhook/close-request';
 
-export interface ReceiveDeps extends AdvanceDeps, Observability {
+export interface ReceiveDeps extends AdvanceDeps, Observability, IntakeDeps {
   config: Pick<Config, 'esetTimeoutMs' | 'maxBodyBytes' | 'webhookToleranceSeconds'>;
   queue: RetryQueue;
-  /** The accepted `whsec_` secrets (current first, then the previous one during rotation). */
-  webhookSecrets: () => Promise<readonly string[]>;
+  /** Duplicate-safe delivery (IDEMPOTENCY_TABLE); without it every delivery reaches ESET. */
+  idempotency?: IdempotencyGuard;
 }
 
+/** Room to enqueue and answer after ESET's budget: how long an in-progress marker holds outside Lambda. */
+const ANSWER_MARGIN_MS = 2000;
+
 /**
- * The receive Lambda (Function URL, payload v2): check, verify, parse, one step at ESET, answer.
- * Nothing invalid reaches ESET or SQS; nothing accepted is answered 202 unless it is stored.
+ * The receive Lambda (Function URL, payload v2): route, authenticate, adapt, one step at ESET
+ * (once per close within the idempotency window), answer. Nothing invalid reaches ESET or SQS;
+ * nothing accepted is answered 202 unless it is stored.
  */
 export function makeReceiveHandler(deps: ReceiveDeps) {
   const { logger, metrics } = deps;
   return async (
     event: APIGatewayProxyEventV2,
-    context?: Pick<Context, 'awsRequestId'>,
+    context?: Pick<Context, 'awsRequestId'> & Partial<Pick<Context, 'getRemainingTimeInMillis'>>,
   ): Promise<HttpAnswer> => {
     const correlationId =
-      event.headers?.['webhook-id'] ?? context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
+      deliveryId(event.headers) ?? context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
     logger.appendKeys({ correlationId });
     try {
-      const request = await accept(event, deps);
+      const { route, adapted } = await admit(event, deps);
+      logger.appendKeys({ route: route.path });
+      if (adapted.kind === 'ignore') {
+        logger.info('payload ignored', { reason: adapted.reason, ticketId: adapted.ticketId });
+        return json(200, {
+          status: 'ignored',
+          reason: adapted.reason,
+          ...(adapted.ticketId ? { ticketId: adapted.ticketId } : {}),
+        });
+      }
+      const request = adapted.request;
       logger.appendKeys({
         incidentUuid: request.incidentUuid,
         ...(request.ticketId ? { ticketId: request.ticketId } : {}),
       });
-      const work = newWork(request, correlationId, deps.clock.now());
-      const decision = await advance(deps, work, deps.clock.now() + deps.config.esetTimeoutMs);
-      switch (decision.kind) {
-        case 'closed':
-          metrics.addMetric(MetricName.Closed, MetricUnit.Count, 1);
-          logger.info('incident closed', { outcome: 'closed', how: decision.how, attempt: 1 });
-          return json(200, {
-            status: 'closed',
+      const close = () => closeAtEset(deps, request, correlationId);
+      if (!deps.idempotency) return await close();
+      const inProgressMs =
+        context?.getRemainingTimeInMillis?.() ?? deps.config.esetTimeoutMs + ANSWER_MARGIN_MS;
+      const once = await deps.idempotency.once(request, inProgressMs, close);
+      switch (once.kind) {
+        case 'first':
+          return once.answer;
+        case 'replay':
+          logger.info('duplicate delivery answered with the first outcome', {
+            outcome: 'duplicate',
+            firstStatus: once.answer.statusCode,
+          });
+          return { ...once.answer, headers: { ...once.answer.headers, 'idempotent-replay': 'true' } };
+        case 'in-progress': {
+          // The same close is at ESET right now. Answering it without a second ESET call, and
+          // with a status every sender retries (Jira: 409; Zendesk, Standard Webhooks: non-2xx),
+          // makes the retry arrive after the first attempt stored its outcome, which it then gets.
+          logger.info('duplicate delivery while the first is in progress', { outcome: 'in-progress' });
+          const answer = json(409, {
+            status: 'in-progress',
             incidentUuid: request.incidentUuid,
-            ...(decision.how === 'already-closed' ? { note: 'the incident was already closed' } : {}),
+            message: 'The same close is being processed; retry later for its outcome',
           });
-        case 'rejected':
-          metrics.addMetric(MetricName.Rejected, MetricUnit.Count, 1);
-          logger.warn('ESET refused the close', {
-            outcome: 'rejected',
-            esetStatus: decision.status,
-            reason: decision.reason,
-          });
-          return json(decision.status === 404 ? 404 : 422, {
-            status: 'rejected',
-            incidentUuid: request.incidentUuid,
-            esetStatus: decision.status,
-            reason: decision.reason,
-          });
-        case 'requeue':
-          try {
-            await deps.queue.enqueue(decision.work, decision.delaySeconds);
-          } catch (err) {
-            metrics.addMetric(MetricName.EnqueueFailed, MetricUnit.Count, 1);
-            logger.error('could not store the request on the retry queue', { error: describeError(err) });
-            throw new EnqueueError('The request could not be stored for retry; please retry later', {
-              cause: err,
-            });
-          }
-          metrics.addMetric(MetricName.Queued, MetricUnit.Count, 1);
-          logger.info('close queued for retry', {
-            outcome: decision.outcome,
-            esetStatus: decision.work.lastStatus,
-            esetRequestId: decision.work.lastRequestId,
-            delaySeconds: decision.delaySeconds,
-          });
-          return json(202, {
-            status: 'queued',
-            incidentUuid: request.incidentUuid,
-            reason: decision.outcome,
-          });
+          return {
+            ...answer,
+            headers: { ...answer.headers, 'retry-after': String(Math.ceil(inProgressMs / 1000)) },
+          };
+        }
       }
     } catch (err) {
       if (err instanceof SignatureError) {
@@ -90,6 +88,8 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
       } else if (err instanceof BadRequestError) {
         metrics.addMetric(MetricName.InvalidRequest, MetricUnit.Count, 1);
         logger.warn('invalid webhook request', { reason: err.message, errors: err.details });
+      } else if (err instanceof IdempotencyStoreError) {
+        logger.error('idempotency store unavailable', { error: describeError(err.cause) });
       } else if (!(err instanceof EnqueueError)) {
         logger.error('unexpected error', { error: describeError(err) });
       }
@@ -101,45 +101,61 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
   };
 }
 
-/** Everything a request must pass before the bridge does anything with it. */
-async function accept(event: APIGatewayProxyEventV2, deps: ReceiveDeps) {
-  const method = event.requestContext?.http?.method ?? 'POST';
-  if (method !== 'POST')
-    throw new BadRequestError(`Method ${method} not allowed; use POST`, { statusCode: 405 });
-  const headers = event.headers ?? {};
-  const contentType = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (contentType !== 'application/json') {
-    throw new BadRequestError('Content-Type must be application/json', { statusCode: 415 });
+/**
+ * One step at ESET and its answer: 200 closed, 202 queued (only once stored on the retry queue),
+ * 404/422 rejected. Throws EnqueueError (503) when the queue cannot store the request.
+ */
+async function closeAtEset(
+  deps: ReceiveDeps,
+  request: CloseRequest,
+  correlationId: string,
+): Promise<HttpAnswer> {
+  const { logger, metrics } = deps;
+  const work = newWork(request, correlationId, deps.clock.now());
+  const decision = await advance(deps, work, deps.clock.now() + deps.config.esetTimeoutMs);
+  switch (decision.kind) {
+    case 'closed':
+      metrics.addMetric(MetricName.Closed, MetricUnit.Count, 1);
+      logger.info('incident closed', { outcome: 'closed', how: decision.how, attempt: 1 });
+      return json(200, {
+        status: 'closed',
+        incidentUuid: request.incidentUuid,
+        ...(decision.how === 'already-closed' ? { note: 'the incident was already closed' } : {}),
+      });
+    case 'rejected':
+      metrics.addMetric(MetricName.Rejected, MetricUnit.Count, 1);
+      logger.warn('ESET refused the close', {
+        outcome: 'rejected',
+        esetStatus: decision.status,
+        reason: decision.reason,
+      });
+      return json(decision.status === 404 ? 404 : 422, {
+        status: 'rejected',
+        incidentUuid: request.incidentUuid,
+        esetStatus: decision.status,
+        reason: decision.reason,
+      });
+    case 'requeue':
+      try {
+        await deps.queue.enqueue(decision.work, decision.delaySeconds);
+      } catch (err) {
+        metrics.addMetric(MetricName.EnqueueFailed, MetricUnit.Count, 1);
+        logger.error('could not store the request on the retry queue', { error: describeError(err) });
+        throw new EnqueueError('The request could not be stored for retry; please retry later', {
+          cause: err,
+        });
+      }
+      metrics.addMetric(MetricName.Queued, MetricUnit.Count, 1);
+      logger.info('close queued for retry', {
+        outcome: decision.outcome,
+        esetStatus: decision.work.lastStatus,
+        esetRequestId: decision.work.lastRequestId,
+        delaySeconds: decision.delaySeconds,
+      });
+      return json(202, {
+        status: 'queued',
+        incidentUuid: request.incidentUuid,
+        reason: decision.outcome,
+      });
   }
-  const raw = event.body ?? '';
-  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.length > deps.config.maxBodyBytes) {
-    throw new BadRequestError(`Body larger than ${deps.config.maxBodyBytes} bytes`, { statusCode: 413 });
-  }
-  const body = bytes.toString('utf8');
-  if (event.isBase64Encoded && !Buffer.from(body, 'utf8').equals(bytes)) {
-    throw new BadRequestError('Body is not valid UTF-8', { statusCode: 400 });
-  }
-  verify(
-    await deps.webhookSecrets(),
-    {
-      id: headers['webhook-id'],
-      timestamp: headers['webhook-timestamp'],
-      signature: headers['webhook-signature'],
-    },
-    body,
-    Math.floor(deps.clock.now() / 1000),
-    deps.config.webhookToleranceSeconds,
-  );
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new BadRequestError('Body is not valid JSON', { statusCode: 400 });
-  }
-  const parsed = parseCloseRequest(value);
-  if (!parsed.ok) {
-    throw new BadRequestError('Invalid close request', { statusCode: 400, details: parsed.problems });
-  }
-  return parsed.request;
 }
