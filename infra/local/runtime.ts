@@ -75,6 +75,8 @@ export interface RuntimeOptions {
   maxReceiveCount?: number;
   /** Retry Lambda batch size (default 5, as deployed) and long-poll wait (default 1 s). */
   batchSize?: number;
+  /** Retry Lambda instances polling at once (default 2: the deployed MaximumConcurrency). */
+  retryConcurrency?: number;
   waitTimeSeconds?: number;
   /** Receive Lambda containers that may run at once (each serves one request at a time). */
   maxReceiveConcurrency?: number;
@@ -191,6 +193,11 @@ export function localOptionsFromEnv(env: Env = process.env): RuntimeOptions {
     const endpoint = env.AWS_ENDPOINT_URL_SQS as string;
     if (/^https?:\/\/\S+$/.test(endpoint)) options.sqsEndpoint = endpoint;
     else problems.push('AWS_ENDPOINT_URL_SQS must be an http(s) URL');
+  }
+  if (isSet(env, 'RETRY_CONCURRENCY')) {
+    const n = Number(env.RETRY_CONCURRENCY);
+    if (Number.isInteger(n) && n >= 1 && n <= 20) options.retryConcurrency = n;
+    else problems.push('RETRY_CONCURRENCY must be a whole number from 1 to 20');
   }
   if (isSet(env, 'QUEUE_PREFIX')) {
     const prefix = env.QUEUE_PREFIX as string;
@@ -563,34 +570,40 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       else idle.push(c);
     };
 
-    // Retry: one container fed by one poller (an event source mapping with concurrency 1).
-    const retryBridge = createBridge(config, {
-      ...overrides,
-      observability: observabilityWith((item) => {
-        const o = retryOutcome(item, Date.now());
-        if (o) record(o);
-      }, options.logLevel),
-    });
-    const retryHandler = makeRetryHandler(retryBridge.retry);
-    const source = new SqsEventSource({
-      sqs: queues.sqs,
-      queueUrl: queues.retryQueueUrl,
-      handler: (event: SQSEvent) => retryHandler(event),
-      batchSize: options.batchSize ?? 5,
-      waitTimeSeconds: options.waitTimeSeconds ?? 1,
-      onBatch: (b) => {
-        stats.batches.count += 1;
-        stats.batches.messages += b.received;
-        stats.batches.deleted += b.deleted;
-        stats.batches.failed += b.failed;
-        if (b.threw !== undefined) {
-          stats.batches.threw += 1;
-          notice(
-            `the retry Lambda threw (${describeError(b.threw)}); ${b.received} message(s) left for redelivery`,
-          );
-        }
-      },
-    });
+    // Retry: `retryConcurrency` containers, each fed by its own poller, as the event source
+    // mapping runs up to MaximumConcurrency instances (2 as deployed), each with its own limiter.
+    const retryQueues = queues;
+    const makeRetrySource = () => {
+      const retryBridge = createBridge(config, {
+        ...overrides,
+        observability: observabilityWith((item) => {
+          const o = retryOutcome(item, Date.now());
+          if (o) record(o);
+        }, options.logLevel),
+      });
+      const retryHandler = makeRetryHandler(retryBridge.retry);
+      const source = new SqsEventSource({
+        sqs: retryQueues.sqs,
+        queueUrl: retryQueues.retryQueueUrl,
+        handler: (event: SQSEvent) => retryHandler(event),
+        batchSize: options.batchSize ?? 5,
+        waitTimeSeconds: options.waitTimeSeconds ?? 1,
+        onBatch: (b) => {
+          stats.batches.count += 1;
+          stats.batches.messages += b.received;
+          stats.batches.deleted += b.deleted;
+          stats.batches.failed += b.failed;
+          if (b.threw !== undefined) {
+            stats.batches.threw += 1;
+            notice(
+              `the retry Lambda threw (${describeError(b.threw)}); ${b.received} message(s) left for redelivery`,
+            );
+          }
+        },
+      });
+      return source;
+    };
+    const sources = Array.from({ length: Math.max(1, options.retryConcurrency ?? 2) }, makeRetrySource);
 
     const listener = functionUrlListener(
       async (event, context) => {
@@ -629,10 +642,10 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const displayHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
 
-    // The poller: like the event source mapping, it keeps polling through SQS hiccups.
+    // The pollers: like the event source mapping, they keep polling through SQS hiccups.
     let polling = true;
-    const poll = (async () => {
-      let failing = false;
+    let failing = false;
+    const pollLoop = async (source: SqsEventSource) => {
       while (polling) {
         try {
           await source.pollOnce();
@@ -644,7 +657,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
           await new Promise((r) => setTimeout(r, 500));
         }
       }
-    })();
+    };
+    const poll = Promise.all(sources.map(pollLoop));
 
     const q = queues;
     const depths = async () => {

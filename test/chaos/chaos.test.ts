@@ -7,6 +7,7 @@ describe('chaos run', () => {
   it('loses nothing and closes nothing twice under the default fault mix', async () => {
     const report = await runChaos({ incidents: 40, senders: 8, seed: 7 });
     expect(report.accepted).toBe(40);
+    expect(report.settled).toBe(true);
     expect(report.lost).toBe(0);
     expect(report.closedMoreThanOnce).toBe(0);
     expect(report.closed + Object.values(report.deadLettered).reduce((a, b) => a + b, 0)).toBe(40);
@@ -18,6 +19,7 @@ describe('chaos run', () => {
     const report = await runChaos({ incidents: 40, senders: 8, seed: 11, crashAt: 0.4 });
     expect(report.crashes).toBe(1);
     expect(report.accepted).toBe(40);
+    expect(report.settled).toBe(true);
     expect(report.lost).toBe(0);
     expect(report.closedMoreThanOnce).toBe(0);
   }, 120_000);
