@@ -95,7 +95,8 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
       }
       return errorAnswer(err);
     } finally {
-      metrics.publishStoredMetrics();
+      // Ignored payloads and answers from the idempotency store count nothing (they are logged).
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.resetKeys();
     }
   };

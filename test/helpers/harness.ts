@@ -6,6 +6,10 @@ import { loadConfig } from '../../functions/config/config';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
 import {
+  type LocalIdempotencyStore,
+  startLocalIdempotencyStore,
+} from '../../functions/idempotency/local-store';
+import {
   createEsetSandbox,
   type EsetSandbox,
   type SandboxOptions,
@@ -42,6 +46,8 @@ export interface Harness {
   /** Puts a raw body on the retry queue (poison messages). */
   sendRaw(body: string): Promise<void>;
   newIncident(status?: Parameters<EsetSandbox['addIncident']>[1]): string;
+  /** The dynalite server holding the idempotency table, when started with `idempotency: true`. */
+  idempotencyStore?: LocalIdempotencyStore;
   close(): Promise<void>;
 }
 
@@ -56,6 +62,8 @@ export async function startHarness(
     sandbox?: SandboxOptions;
     overrides?: BridgeOverrides;
     sqsEndpoint?: string;
+    /** Start dynalite with the idempotency table and turn duplicate-safe delivery on. */
+    idempotency?: boolean;
   } = {},
 ): Promise<Harness> {
   const sandbox = await createEsetSandbox({ username: ESET_USER, password: ESET_PASSWORD, ...opts.sandbox });
@@ -65,7 +73,14 @@ export async function startHarness(
     visibilityTimeoutSeconds: 5,
     maxReceiveCount: 3,
   });
+  const idempotencyStore = opts.idempotency ? await startLocalIdempotencyStore() : undefined;
   const env: Record<string, string> = {
+    ...(idempotencyStore
+      ? {
+          IDEMPOTENCY_TABLE: idempotencyStore.tableName,
+          AWS_ENDPOINT_URL_DYNAMODB: idempotencyStore.endpoint,
+        }
+      : {}),
     ESET_API_URL: sandbox.url,
     ESET_AUTH_URL: sandbox.url,
     ESET_USERNAME: ESET_USER,
@@ -141,10 +156,12 @@ export async function startHarness(
       sandbox.addIncident(id, status);
       return id;
     },
+    ...(idempotencyStore ? { idempotencyStore } : {}),
     close: async () => {
       await source.stop();
       await sandbox.close();
       await queues.close();
+      await idempotencyStore?.close();
     },
   };
 }
