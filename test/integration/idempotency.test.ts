@@ -1,5 +1,8 @@
 import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { json } from '../../functions/http/answers';
+import { dynamoIdempotencyGuard } from '../../functions/idempotency/guard';
+import { startLocalIdempotencyStore } from '../../functions/idempotency/local-store';
 import { queueDepth } from '../../infra/local/queues';
 import { functionUrlEvent, signedHeaders } from '../helpers/events';
 import { closeCalls, type Harness, startHarness } from '../helpers/harness';
@@ -270,5 +273,48 @@ describe('idempotency: a repeated delivery reaches ESET once and gets the first 
       message: 'Duplicate protection is unavailable; please retry later',
     });
     expect(closeCalls(h.sandbox, id)).toHaveLength(0);
+  });
+});
+
+describe('idempotency guard against dynalite', () => {
+  const key = {
+    incidentUuid: '123e4567-e89b-12d3-a456-426614174000',
+    closureReason: 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE' as const,
+    comment: 'c',
+  };
+
+  it('still answers with the real outcome when the store cannot save it, and frees the key after the in-progress time', async () => {
+    const store = await startLocalIdempotencyStore();
+    try {
+      let failUpdates = true;
+      store.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (failUpdates && context.commandName === 'UpdateItemCommand') throw new Error('throttled');
+          return next(args);
+        },
+        { step: 'initialize', name: 'failUpdates' },
+      );
+      const guard = dynamoIdempotencyGuard(
+        { table: store.tableName, ttlSeconds: 600 },
+        { client: store.client },
+      );
+      let runs = 0;
+      const work = async () => {
+        runs += 1;
+        return json(200, { status: 'closed' });
+      };
+      expect(await guard.once(key, 200, work)).toEqual({
+        kind: 'first',
+        answer: json(200, { status: 'closed' }),
+      });
+      failUpdates = false;
+      // The record stayed in progress: a duplicate now is told to come back, not run twice.
+      expect(await guard.once(key, 200, work)).toEqual({ kind: 'in-progress' });
+      await new Promise((r) => setTimeout(r, 250));
+      expect((await guard.once(key, 200, work)).kind).toBe('first');
+      expect(runs).toBe(2);
+    } finally {
+      await store.close();
+    }
   });
 });
