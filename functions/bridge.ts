@@ -1,4 +1,3 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { AdvanceDeps } from './close/advance';
 import type { Config } from './config/config';
@@ -7,7 +6,7 @@ import { EsetClient } from './eset/client';
 import { TokenProvider } from './eset/token-provider';
 import type { ReceiveDeps } from './handlers/receive-handler';
 import type { RetryDeps } from './handlers/retry-handler';
-import { dynamoIdempotencyGuard } from './idempotency/guard';
+import type { IdempotencyGuard } from './idempotency/guard';
 import { createObservability, esetCallObserver, type Observability } from './observability/observability';
 import { type Clock, RateLimiter, systemClock } from './pacing/rate-limiter';
 import { type RetryQueue, SqsRetryQueue } from './retry-queue/queue';
@@ -19,8 +18,12 @@ export interface BridgeOverrides {
   sqs?: SQSClient;
   queue?: RetryQueue;
   observability?: Observability;
-  /** The idempotency table's client (tests, local runs); built from the config otherwise. */
-  dynamodb?: DynamoDBClient;
+  /**
+   * Duplicate-safe delivery for the receive Lambda (idempotency/dynamodb-guard.ts,
+   * `idempotencyOverrides(config)`). Passed in rather than built here, so the retry Lambda's bundle
+   * never carries Powertools Idempotency and the DynamoDB client.
+   */
+  idempotency?: IdempotencyGuard;
 }
 
 export interface Bridge {
@@ -77,9 +80,7 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
   const webhookSecrets = config.webhookSecret
     ? webhookSecretsResolver(config.webhookSecret)
     : () => Promise.reject(new Error('no webhook secret configured'));
-  const idempotency = config.idempotency
-    ? dynamoIdempotencyGuard(config.idempotency, overrides.dynamodb ? { client: overrides.dynamodb } : {})
-    : undefined;
+  const { idempotency } = overrides;
   return {
     receive: {
       ...core,

@@ -2,7 +2,9 @@
 import { createBridge } from './bridge';
 import { loadConfig } from './config/config';
 import { makeReceiveHandler } from './handlers/receive-handler';
+import { idempotencyOverrides } from './idempotency/dynamodb-guard';
 
-const bridge = createBridge(loadConfig(process.env, { webhookSecret: true, retryQueue: true }));
+const config = loadConfig(process.env, { webhookSecret: true, retryQueue: true });
+const bridge = createBridge(config, idempotencyOverrides(config));
 
 export const handler = makeReceiveHandler(bridge.receive);

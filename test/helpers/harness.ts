@@ -5,6 +5,7 @@ import { type BridgeOverrides, createBridge } from '../../functions/bridge';
 import { loadConfig } from '../../functions/config/config';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
+import { idempotencyOverrides } from '../../functions/idempotency/dynamodb-guard';
 import {
   type LocalIdempotencyStore,
   startLocalIdempotencyStore,
@@ -92,7 +93,11 @@ export async function startHarness(
     ...opts.env,
   };
   const config = loadConfig(env, { webhookSecret: true, retryQueue: true, deadLetterQueue: true });
-  const bridge = createBridge(config, { sqs: queues.sqs, ...opts.overrides });
+  const bridge = createBridge(config, {
+    sqs: queues.sqs,
+    ...idempotencyOverrides(config),
+    ...opts.overrides,
+  });
   const receive = makeReceiveHandler(bridge.receive);
   const retry = makeRetryHandler(bridge.retry);
   const source = new SqsEventSource({

@@ -1,7 +1,7 @@
 import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { json } from '../../functions/http/answers';
-import { dynamoIdempotencyGuard } from '../../functions/idempotency/guard';
+import { dynamoIdempotencyGuard } from '../../functions/idempotency/dynamodb-guard';
 import { startLocalIdempotencyStore } from '../../functions/idempotency/local-store';
 import { queueDepth } from '../../infra/local/queues';
 import { functionUrlEvent, signedHeaders } from '../helpers/events';
