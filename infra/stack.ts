@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { BridgeFunction } from './constructs/bridge-function';
+import { IDEMPOTENCY_ACTIONS, IdempotencyTable } from './constructs/idempotency-table';
 import { Monitoring } from './constructs/monitoring';
 import { RetryQueues } from './constructs/retry-queues';
 import { readSettings } from './constructs/settings';
@@ -25,6 +26,12 @@ const RETRY_ESET_TIMEOUT_MS = 25_000;
  * well inside the 60 s timeout. A bigger batch would only queue behind ESET_MAX_RPS.
  */
 const RETRY_BATCH_SIZE = 5;
+
+/**
+ * How long a close's first answer is repeated to duplicate deliveries: past the senders' retry
+ * schedules (Jira ~30 min, Freshdesk +60 min). See docs/ticketing-systems.md ("Duplicates").
+ */
+const IDEMPOTENCY_TTL_SECONDS = 7200;
 
 /**
  * Ticket resolved -> webhook -> ESET incident closed. See DESIGN.md ("Deployed") and
@@ -49,7 +56,9 @@ export class EsetCloseBridgeStack extends Stack {
       },
     });
     const webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
-      description: 'Standard Webhooks signing secret (whsec_...) shared with the ticketing system.',
+      description:
+        'Webhook secret shared with the ticketing systems: whsec_... (Standard Webhooks), or a JSON ' +
+        'object of per-route secrets {"/":"whsec_...","/jira":"...","/servicenow":"..."}.',
       generateSecretString: { excludePunctuation: true, passwordLength: 32 },
     });
     for (const secret of [esetCredentials, webhookSecret]) {
@@ -63,6 +72,7 @@ export class EsetCloseBridgeStack extends Stack {
     }
 
     const queues = new RetryQueues(this, 'Queues', { consumerTimeout: RETRY_TIMEOUT });
+    const idempotency = new IdempotencyTable(this, 'Idempotency');
 
     const common = {
       ESET_REGION: settings.esetRegion,
@@ -90,9 +100,13 @@ export class EsetCloseBridgeStack extends Stack {
         ...common,
         WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
         ESET_TIMEOUT_MS: String(RECEIVE_ESET_TIMEOUT_MS),
+        IDEMPOTENCY_TABLE: idempotency.table.tableName,
+        IDEMPOTENCY_TTL_SECONDS: String(IDEMPOTENCY_TTL_SECONDS),
+        ...(settings.sendersConfig ? { SENDERS_CONFIG: settings.sendersConfig } : {}),
       },
     });
     receive.allow('EnqueueRetries', ['sqs:SendMessage'], [queues.queue.queueArn]);
+    receive.allow('IdempotencyRecords', [...IDEMPOTENCY_ACTIONS], [idempotency.table.tableArn]);
     receive.allow(
       'ReadSecrets',
       ['secretsmanager:GetSecretValue'],
@@ -166,7 +180,16 @@ export class EsetCloseBridgeStack extends Stack {
     );
     output('DeadLetterQueueArn', queues.deadLetterQueue.queueArn, 'Dead-letter queue ARN (redrive source).');
     output('EsetCredentialsSecretName', esetCredentials.secretName, 'Set {"username","password"} here.');
-    output('WebhookSecretName', webhookSecret.secretName, 'Set the whsec_... signing secret here.');
+    output(
+      'WebhookSecretName',
+      webhookSecret.secretName,
+      'Set the webhook secret here: whsec_..., or per-route secrets as JSON (docs/ticketing-systems.md).',
+    );
+    output(
+      'IdempotencyTableName',
+      idempotency.table.tableName,
+      'Idempotency records (duplicate deliveries).',
+    );
     output('DashboardName', monitoring.dashboard.dashboardName, 'CloudWatch dashboard.');
     output('AlarmTopicArn', monitoring.topic.topicArn, 'SNS topic the alarms notify.');
     output('ReceiveLogGroupName', receive.logGroup.logGroupName, 'Logs of the receive Lambda.');

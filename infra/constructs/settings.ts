@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { parseSendersConfig } from '../../functions/senders/routes';
 
 /** ESET Connect regions (kept in step with `functions/eset/regions.ts`). */
 export const ESET_REGIONS = ['eu', 'de', 'us', 'ca', 'jpn'] as const;
@@ -37,6 +38,12 @@ export interface BridgeSettings {
   readonly oldestRetryAgeAlarmSeconds: number;
   /** `rejectedAlarmThreshold`: alarm when ESET refuses this many closes within 15 minutes. */
   readonly rejectedAlarmThreshold: number;
+  /**
+   * `sendersConfig`: the receive Lambda's SENDERS_CONFIG (routes per ticketing system, see
+   * docs/ticketing-systems.md), as a JSON object in `cdk.json` or a JSON string on the command line;
+   * checked at synth time. Unset: only the canonical route.
+   */
+  readonly sendersConfig?: string;
 }
 
 export const DEFAULT_SETTINGS: BridgeSettings = {
@@ -130,6 +137,16 @@ export function readSettings(node: Node): BridgeSettings {
       100_000,
     ),
   };
+  const sendersRaw = get('sendersConfig');
+  if (sendersRaw !== undefined) {
+    const json = typeof sendersRaw === 'string' ? sendersRaw : JSON.stringify(sendersRaw);
+    try {
+      parseSendersConfig(json);
+      (settings as { sendersConfig?: string }).sendersConfig = json;
+    } catch (err) {
+      problems.push(`sendersConfig: ${(err as Error).message}`);
+    }
+  }
   if (problems.length > 0) {
     throw new Error(`Invalid CDK context: ${problems.join('; ')}`);
   }

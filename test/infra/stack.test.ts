@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ESET_REGIONS as FUNCTION_ESET_REGIONS } from '../../functions/eset/regions';
 import { MetricName as FunctionMetricName } from '../../functions/observability/metric-names';
 import { addComplianceChecks } from '../../infra/constructs/compliance';
+import { IDEMPOTENCY_ACTIONS } from '../../infra/constructs/idempotency-table';
 import { METRIC, METRIC_NAMESPACE, SERVICE_NAME } from '../../infra/constructs/metric-names';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/retry-queues';
 import { ESET_REGIONS, RETRY_RPS_BUDGET, readSettings } from '../../infra/constructs/settings';
@@ -66,6 +67,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
     esetSecret: string;
     webhookSecret: string;
     topic: string;
+    idempotencyTable: string;
   };
 
   const res = (id: string): Resource => {
@@ -136,6 +138,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         'webhook secret',
       ),
       topic: only(logicalIdsOf(s.resources, 'AWS::SNS::Topic'), 'alarm topic'),
+      idempotencyTable: only(logicalIdsOf(s.resources, 'AWS::DynamoDB::Table'), 'idempotency table'),
     };
   });
 
@@ -158,6 +161,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
           `AwsSolutions-L1 on ${ids.retryFn}`,
           `AwsSolutions-SMG4 on ${ids.esetSecret}`,
           `AwsSolutions-SMG4 on ${ids.webhookSecret}`,
+          `AwsSolutions-DDB3 on ${ids.idempotencyTable}`,
         ].sort(),
       );
       for (const a of acknowledged) expect(a.reason.length, a.rule).toBeGreaterThan(60);
@@ -230,6 +234,8 @@ describe('EsetCloseBridgeStack (default context)', () => {
         ...common,
         WEBHOOK_SECRET_ARN: { Ref: ids.webhookSecret },
         ESET_TIMEOUT_MS: '8000',
+        IDEMPOTENCY_TABLE: { Ref: ids.idempotencyTable },
+        IDEMPOTENCY_TTL_SECONDS: '7200',
       });
       expect(env(ids.retryFn)).toEqual({
         ...common,
@@ -317,13 +323,17 @@ describe('EsetCloseBridgeStack (default context)', () => {
   });
 
   describe('IAM', () => {
-    it('gives the receiver exactly: own logs, send to the retry queue, read both secrets', () => {
+    it('gives the receiver exactly: own logs, send to the retry queue, read both secrets, idempotency records', () => {
       expect([...actionsOf(ids.receiveRole)].sort()).toEqual(
         [
           'logs:CreateLogStream',
           'logs:PutLogEvents',
           'secretsmanager:GetSecretValue',
           'sqs:SendMessage',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
         ].sort(),
       );
       expect(resourcesFor(ids.receiveRole, 'sqs:SendMessage')).toEqual([
@@ -374,6 +384,33 @@ describe('EsetCloseBridgeStack (default context)', () => {
         { 'Fn::GetAtt': [ids.dlq, 'Arn'] },
       ]);
       expect(resourcesFor(ids.retryRole, 'secretsmanager:GetSecretValue')).toEqual([{ Ref: ids.esetSecret }]);
+    });
+
+    it('lets the receiver get, put, update and delete idempotency records on that table only', () => {
+      for (const action of IDEMPOTENCY_ACTIONS) {
+        expect(resourcesFor(ids.receiveRole, action), action).toEqual([
+          { 'Fn::GetAtt': [ids.idempotencyTable, 'Arn'] },
+        ]);
+      }
+      const actions = actionsOf(ids.receiveRole);
+      for (const absent of [
+        'dynamodb:Scan',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DescribeTable',
+        'dynamodb:DeleteTable',
+        'dynamodb:UpdateTable',
+        'dynamodb:PartiQLSelect',
+        'dynamodb:*',
+      ]) {
+        expect(actions.has(absent), absent).toBe(false);
+      }
+    });
+
+    it('gives the retry Lambda no access to the idempotency table', () => {
+      expect([...actionsOf(ids.retryRole)].filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+      expect(JSON.stringify(statementsOf(ids.retryRole))).not.toContain(ids.idempotencyTable);
     });
 
     it('never lets the retry Lambda read the webhook secret', () => {
@@ -529,6 +566,37 @@ describe('EsetCloseBridgeStack (default context)', () => {
     });
   });
 
+  describe('idempotency table', () => {
+    it('is keyed by id, expires records by the expiration attribute, on demand and encrypted', () => {
+      expect(res(ids.idempotencyTable).Properties).toEqual({
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+        SSESpecification: { SSEEnabled: true },
+      });
+    });
+
+    it('is deleted with the stack (records only matter within the window)', () => {
+      expect(res(ids.idempotencyTable).DeletionPolicy).toBe('Delete');
+    });
+
+    it('acknowledges point-in-time recovery with the reason', () => {
+      const nag = res(ids.idempotencyTable).Metadata?.cdk_nag as {
+        rules_to_suppress: { id: string; reason: string }[];
+      };
+      expect(nag.rules_to_suppress).toEqual([
+        { id: 'AwsSolutions-DDB3', reason: expect.stringContaining('expire within the window') },
+      ]);
+    });
+
+    it('is the table the receive Lambda is told to use, and the window matches the documented default', () => {
+      expect(env(ids.receiveFn).IDEMPOTENCY_TABLE).toEqual({ Ref: ids.idempotencyTable });
+      expect(env(ids.retryFn).IDEMPOTENCY_TABLE).toBeUndefined();
+      expect(env(ids.receiveFn).SENDERS_CONFIG).toBeUndefined();
+    });
+  });
+
   describe('secrets', () => {
     it('start as generated placeholders, never a value in the template', () => {
       expect(res(ids.esetSecret).Properties.GenerateSecretString).toMatchObject({
@@ -557,6 +625,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         Ref: only(logicalIdsOf(s.resources, 'AWS::CloudWatch::Dashboard'), 'dashboard'),
       });
       expect(outputs.AlarmTopicArn?.Value).toEqual({ Ref: ids.topic });
+      expect(outputs.IdempotencyTableName?.Value).toEqual({ Ref: ids.idempotencyTable });
       for (const name of ['ReceiveLogGroupName', 'RetryLogGroupName', 'RetryEventSourceMappingId']) {
         expect(outputs[name], name).toBeDefined();
       }
@@ -602,8 +671,33 @@ describe('EsetCloseBridgeStack (tracing, alarm e-mail, no reserved concurrency)'
   });
 });
 
+describe('EsetCloseBridgeStack (sendersConfig)', () => {
+  it('passes the checked sender routes to the receive Lambda as SENDERS_CONFIG', () => {
+    const senders = {
+      routes: { '/jira': { incident: [{ field: 'issue.fields.customfield_10050' }] }, '/thehive': {} },
+    };
+    const s = synthesize({ sendersConfig: senders });
+    expect(s.violations).toEqual([]);
+    const receive = Object.values(s.resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Webhook'),
+    );
+    if (!receive) throw new Error('no receive function');
+    const variables = (receive.Properties.Environment as { Variables: Json }).Variables;
+    expect(JSON.parse(String(variables.SENDERS_CONFIG))).toEqual(senders);
+  });
+});
+
 describe('readSettings', () => {
   const settingsFrom = (context: Json) => readSettings(new App({ context }).node);
+
+  it('takes sendersConfig as an object or a JSON string and refuses a bad one at synth time', () => {
+    const json = '{"routes":{"/zendesk":{}}}';
+    expect(settingsFrom({ sendersConfig: json }).sendersConfig).toBe(json);
+    expect(settingsFrom({ sendersConfig: JSON.parse(json) }).sendersConfig).toBe(json);
+    expect(() =>
+      settingsFrom({ sendersConfig: { routes: { '/jira': { auth: { scheme: 'none' } } } } }),
+    ).toThrow(/sendersConfig: SENDERS_CONFIG routes\.\/jira\.auth\.scheme/);
+  });
 
   it('defaults to the EU region, 2 rps per process and 2 retry instances', () => {
     expect(settingsFrom({})).toMatchObject({
