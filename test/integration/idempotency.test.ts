@@ -1,5 +1,6 @@
 import { ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/config/config';
 import { json } from '../../functions/http/answers';
 import { dynamoIdempotencyGuard } from '../../functions/idempotency/dynamodb-guard';
 import { startLocalIdempotencyStore } from '../../functions/idempotency/local-store';
@@ -316,5 +317,38 @@ describe('idempotency guard against dynalite', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('idempotency configuration', () => {
+  const base = { ESET_REGION: 'eu', ESET_USERNAME: 'u', ESET_PASSWORD: 'p' };
+
+  it('is off without IDEMPOTENCY_TABLE, and defaults to a two-hour window', () => {
+    expect(loadConfig(base).idempotency).toBeUndefined();
+    expect(loadConfig({ ...base, IDEMPOTENCY_TABLE: 'bridge-idempotency' }).idempotency).toEqual({
+      table: 'bridge-idempotency',
+      ttlSeconds: 7200,
+    });
+    expect(
+      loadConfig({
+        ...base,
+        IDEMPOTENCY_TABLE: 'bridge-idempotency',
+        IDEMPOTENCY_TTL_SECONDS: '600',
+        AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:4567',
+      }).idempotency,
+    ).toEqual({ table: 'bridge-idempotency', ttlSeconds: 600, endpoint: 'http://127.0.0.1:4567' });
+  });
+
+  it('names malformed idempotency variables', () => {
+    expect(() =>
+      loadConfig({
+        ...base,
+        IDEMPOTENCY_TABLE: 'a b',
+        IDEMPOTENCY_TTL_SECONDS: '5',
+        AWS_ENDPOINT_URL_DYNAMODB: 'dynalite',
+      }),
+    ).toThrow(
+      /IDEMPOTENCY_TABLE must be .*IDEMPOTENCY_TTL_SECONDS must be between 60 .*AWS_ENDPOINT_URL_DYNAMODB must be/,
+    );
   });
 });
