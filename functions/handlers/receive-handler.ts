@@ -153,10 +153,12 @@ async function closeAtEset(
         esetRequestId: decision.work.lastRequestId,
         delaySeconds: decision.delaySeconds,
       });
+      // ESET's last answer ("429", "503", "lost", "not-sent", ...) tells the operator why it waits.
       return json(202, {
         status: 'queued',
         incidentUuid: request.incidentUuid,
         reason: decision.outcome,
+        ...(decision.work.lastStatus ? { esetStatus: decision.work.lastStatus } : {}),
       });
   }
 }

@@ -78,7 +78,7 @@ describe('close flow: one test per row of the outcome table', () => {
     h.sandbox.script(id, [{ kind: 'status', status: status as 429 | 503, retryAfter: '1' }]);
     const answer = await h.receive(signedCloseEvent(id));
     expect(answer.statusCode).toBe(202);
-    expect(body(answer)).toMatchObject({ status: 'queued', reason: 'retry' });
+    expect(body(answer)).toMatchObject({ status: 'queued', reason: 'retry', esetStatus: String(status) });
     const queuedAt = Date.now();
     await h.drain();
     const closes = closeCalls(h.sandbox, id);
