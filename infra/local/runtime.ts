@@ -22,6 +22,11 @@ import { describeError } from '../../functions/errors/errors';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
 import type { HttpAnswer } from '../../functions/http/answers';
+import { idempotencyOverrides } from '../../functions/idempotency/dynamodb-guard';
+import {
+  type LocalIdempotencyStore,
+  startLocalIdempotencyStore,
+} from '../../functions/idempotency/local-store';
 import { SERVICE_NAME } from '../../functions/observability/metric-names';
 import { createObservability, type Observability } from '../../functions/observability/observability';
 import { loadSandboxCliConfig } from './eset-sandbox/cli-config';
@@ -468,6 +473,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
 
   let queues: LocalQueues | undefined;
   let sandbox: EsetSandbox | undefined;
+  let idempotencyStore: LocalIdempotencyStore | undefined;
   try {
     try {
       queues = await setUpQueues({
@@ -520,6 +526,15 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         if (!isSet(env, name)) defaults[name] = value;
       }
     }
+    // Duplicate-safe delivery as deployed: an embedded DynamoDB (dynalite) holds the idempotency
+    // table, or the one at AWS_ENDPOINT_URL_DYNAMODB; IDEMPOTENCY=off runs without it.
+    if (env.IDEMPOTENCY !== 'off' && !isSet(env, 'IDEMPOTENCY_TABLE')) {
+      idempotencyStore = await startLocalIdempotencyStore(
+        isSet(env, 'AWS_ENDPOINT_URL_DYNAMODB') ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB as string } : {},
+      );
+      defaults.IDEMPOTENCY_TABLE = idempotencyStore.tableName;
+      defaults.AWS_ENDPOINT_URL_DYNAMODB = idempotencyStore.endpoint;
+    }
     const secretDefaulted = !isSet(env, 'WEBHOOK_SECRET') && !isSet(env, 'WEBHOOK_SECRET_ARN');
     if (secretDefaulted) defaults.WEBHOOK_SECRET = LOCAL_WEBHOOK_SECRET;
     const config = loadConfig(
@@ -539,6 +554,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       let logs: LogFields[] = [];
       const bridge = createBridge(config, {
         ...overrides,
+        ...idempotencyOverrides(config),
         observability: observabilityWith((i) => logs.push(i), options.logLevel),
       });
       const handler = makeReceiveHandler(bridge.receive);
@@ -704,6 +720,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
           }
           await q.close();
           await sb?.close();
+          await idempotencyStore?.close();
         })();
         return stopping;
       },
@@ -712,6 +729,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   } catch (err) {
     await queues?.close().catch(() => {});
     await sandbox?.close().catch(() => {});
+    await idempotencyStore?.close().catch(() => {});
     throw err;
   }
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { startLocalIdempotencyStore } from '../../functions/idempotency/local-store';
 import { sign } from '../../functions/webhook/standard-webhooks';
 import { createEsetSandbox, type FaultMix } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues, startSqsServer } from '../../infra/local/queues';
@@ -132,6 +133,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     faults: { seed, mix: options.mix ?? DEFAULT_MIX },
   });
   const sqsServer = await startSqsServer();
+  // The idempotency table outlives the bridge too, as DynamoDB does in AWS.
+  const store = await startLocalIdempotencyStore();
   const prefix = `chaos-${randomUUID().slice(0, 8)}`;
   // Short visibility timeout, so work a killed bridge had in hand comes back within seconds.
   const queues = await setUpQueues({
@@ -152,6 +155,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     QUEUE_PREFIX: prefix,
+    IDEMPOTENCY_TABLE: store.tableName,
+    AWS_ENDPOINT_URL_DYNAMODB: store.endpoint,
     SANDBOX_SEED_INCIDENTS: '0',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
   };
@@ -176,7 +181,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     log('bridge restarted on the same queues');
   };
 
-  /** A ticketing system: retries 5xx and connection errors with a short backoff, at most 30 times. */
+  /**
+   * A ticketing system: retries 5xx, 409 and 429 (as Jira does) and connection errors with a short
+   * backoff, at most 30 times.
+   */
   const deliver = async (id: string) => {
     const body = JSON.stringify({
       incidentUuid: id,
@@ -203,7 +211,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         });
         await res.text();
         status = String(res.status);
-        if (res.status < 500) {
+        if (res.status < 500 && res.status !== 409 && res.status !== 429) {
           answers[status] = (answers[status] ?? 0) + 1;
           if (res.status === 200 || res.status === 202) accepted.add(id);
           answered += 1;
@@ -286,6 +294,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const esetCalls = state.calls.length;
   await sandbox.close();
   await queues.close();
+  await store.close();
   await new Promise<void>((resolve) => sqsServer.server.close(() => resolve()));
 
   return {

@@ -99,6 +99,36 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
     expect(rt.stats().queuesAtStop?.retry).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
   });
 
+  it('answers a repeated delivery with the first outcome and closes once (embedded DynamoDB)', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    const rt = await startRuntime({ env: {}, port: 0, seedIncidents: 1, logLevel: 'SILENT' });
+    const id = rt.seededIncidents[0] as string;
+    try {
+      rt.sandbox?.script(id, [{ kind: 'status', status: 503 }]);
+      const first = await postClose(rt.webhookUrl, LOCAL_WEBHOOK_SECRET, id);
+      const again = await postClose(rt.webhookUrl, LOCAL_WEBHOOK_SECRET, id);
+      expect(first).toMatchObject({ status: 202, body: { status: 'queued' } });
+      expect(again).toEqual(first);
+      const closes = () =>
+        rt.sandbox?.state().calls.filter((c) => c.method === 'POST' && c.path.includes(id)).length;
+      expect(closes()).toBe(1);
+      const deadline = Date.now() + 15_000;
+      while (
+        rt.sandbox?.state().incidents[id]?.status !== 'INCIDENT_STATUS_CLOSED' &&
+        Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(rt.sandbox?.state().incidents[id]).toMatchObject({
+        status: 'INCIDENT_STATUS_CLOSED',
+        closesApplied: 1,
+      });
+      expect(closes()).toBe(2);
+    } finally {
+      await rt.stop();
+    }
+  });
+
   it('uses real ESET when ESET_REGION is set, and names the credentials it lacks', async () => {
     await expect(startRuntime({ env: { ESET_REGION: 'eu' }, port: 0 })).rejects.toThrow(
       /ESET_USERNAME and ESET_PASSWORD/,
