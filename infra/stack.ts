@@ -29,7 +29,7 @@ const RETRY_BATCH_SIZE = 5;
 
 /**
  * How long a close's first answer is repeated to duplicate deliveries: past the senders' retry
- * schedules (Jira ~30 min, Freshdesk +60 min). See docs/ticketing-systems.md ("Duplicates").
+ * schedules (Jira ~30 min, Freshdesk +60 min). See README.md, "Ticketing systems" ("Duplicates").
  */
 const IDEMPOTENCY_TTL_SECONDS = 7200;
 
@@ -183,7 +183,7 @@ export class EsetCloseBridgeStack extends Stack {
     output(
       'WebhookSecretName',
       webhookSecret.secretName,
-      'Set the webhook secret here: whsec_..., or per-route secrets as JSON (docs/ticketing-systems.md).',
+      'Set the webhook secret here: whsec_..., or per-route secrets as JSON (README.md, "Ticketing systems").',
     );
     output(
       'IdempotencyTableName',

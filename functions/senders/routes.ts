@@ -12,7 +12,7 @@ import { AUTH_SCHEMES, type AuthSpec } from './auth';
 
 /**
  * Routes: which adapter and which authentication serve a request path. Configured with the JSON
- * env var SENDERS_CONFIG (docs/ticketing-systems.md), e.g.
+ * env var SENDERS_CONFIG (README.md, "Ticketing systems"), e.g.
  * `{"routes":{"/jira":{"incident":[{"field":"issue.fields.customfield_10050"}]},"/thehive":{}}}`.
  * A route named like a system (`/jira`, `/servicenow`, `/zendesk`, `/freshservice`, `/thehive`)
  * uses that system's adapter unless `adapter` says otherwise. `/` is always the canonical route.

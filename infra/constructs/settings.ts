@@ -40,7 +40,7 @@ export interface BridgeSettings {
   readonly rejectedAlarmThreshold: number;
   /**
    * `sendersConfig`: the receive Lambda's SENDERS_CONFIG (routes per ticketing system, see
-   * docs/ticketing-systems.md), as a JSON object in `cdk.json` or a JSON string on the command line;
+   * README.md, "Ticketing systems"), as a JSON object in `cdk.json` or a JSON string on the command line;
    * checked at synth time. Unset: only the canonical route.
    */
   readonly sendersConfig?: string;
