@@ -8,6 +8,12 @@
  */
 export const DEFAULT_WINDOW_MS = 1050;
 
+/**
+ * The longest pause one 429 imposes on the whole process. The throttled close itself waits its
+ * full Retry-After on the queue; a day-long Retry-After must not stop every other close.
+ */
+export const MAX_PAUSE_MS = 60_000;
+
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -43,9 +49,9 @@ export class RateLimiter {
     return turn;
   }
 
-  /** No call starts before `ms` from now (after a 429, honouring Retry-After when given). */
+  /** No call starts before `ms` (at most MAX_PAUSE_MS) from now: after a 429, honouring Retry-After. */
   pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + ms);
+    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + Math.min(Math.max(0, ms), MAX_PAUSE_MS));
   }
 
   private async takeSlot(deadline: number): Promise<boolean> {

@@ -22,6 +22,24 @@ export interface RetryQueue {
 const MAX_ATTRIBUTE_LENGTH = 1024;
 
 /**
+ * Characters SQS refuses in bodies and attributes (anything outside #x9 #xA #xD #x20-#xD7FF
+ * #xE000-#xFFFD #x10000-#x10FFFF). JSON.stringify already escapes control characters and lone
+ * surrogates, but not U+FFFE / U+FFFF.
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+ */
+const SQS_REFUSED = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** A JSON text SQS accepts: refused characters written as JSON escapes (the same JSON value). */
+export function sqsSafeJson(json: string): string {
+  return json.replace(SQS_REFUSED, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
+/** Free text (an attribute) SQS accepts: refused characters become U+FFFD. */
+function sqsSafeText(text: string): string {
+  return text.replace(SQS_REFUSED, '\uFFFD');
+}
+
+/**
  * The SQS retry queue. The SDK is imported on first use: most requests close at once and never
  * need it, and loading it costs cold-start time.
  */
@@ -44,7 +62,7 @@ export class SqsRetryQueue implements RetryQueue {
     await sqs.send(
       new mod.SendMessageCommand({
         QueueUrl: url,
-        MessageBody: JSON.stringify(work),
+        MessageBody: sqsSafeJson(JSON.stringify(work)),
         DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
         MessageAttributes: {
           incidentUuid: { DataType: 'String', StringValue: work.request.incidentUuid },
@@ -64,11 +82,12 @@ export class SqsRetryQueue implements RetryQueue {
       const isNumber = typeof value === 'number';
       attrs[key] = {
         DataType: isNumber ? 'Number' : 'String',
-        StringValue: String(value).slice(0, MAX_ATTRIBUTE_LENGTH),
+        StringValue: sqsSafeText(String(value).slice(0, MAX_ATTRIBUTE_LENGTH)),
       };
     }
     await sqs.send(
-      new mod.SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageAttributes: attrs }),
+      // A body received from SQS is unchanged by sqsSafeJson; one the bridge wrote gets its escapes.
+      new mod.SendMessageCommand({ QueueUrl: url, MessageBody: sqsSafeJson(body), MessageAttributes: attrs }),
     );
   }
 

@@ -4,12 +4,11 @@ import { functionUrlEvent, signedHeaders, sqsEvent } from '../helpers/events';
 import { sqsIllegalCharacter, startFuzzRig } from './rig';
 
 /**
- * Bugs the fuzzers found, each pinned by its smallest input. They wait for a fix in functions/
- * (BENCHMARKS.md, "Fuzzing"), so each is marked `it.fails`: once fixed, the test starts failing
- * and the marker must go, turning it into an ordinary regression test.
+ * Bugs the fuzzers found, each pinned by its smallest input: regression tests now that they are
+ * fixed (BENCHMARKS.md, "Fuzzing").
  */
 describe('bugs found by fuzzing', () => {
-  it.fails('queues a close whose comment holds U+FFFF as a message SQS accepts (KNOWN BUG 1)', async () => {
+  it('queues a close whose comment holds U+FFFF as a message SQS accepts', async () => {
     // Prepare
     const rig = await startFuzzRig();
     try {
@@ -35,7 +34,7 @@ describe('bugs found by fuzzing', () => {
     }
   });
 
-  it.fails('dead-letters with attributes SQS accepts when ESET explains a refusal with control characters (KNOWN BUG 2)', async () => {
+  it('dead-letters with attributes SQS accepts when ESET explains a refusal with control characters', async () => {
     // Prepare
     const rig = await startFuzzRig();
     try {
@@ -70,7 +69,7 @@ describe('bugs found by fuzzing', () => {
     }
   });
 
-  it.fails('keeps calling ESET after a 429 that asks for a day-long pause (KNOWN BUG 3)', async () => {
+  it('keeps calling ESET after a 429 that asks for a day-long pause', async () => {
     // Prepare: one 429 with Retry-After of a day, then an ordinary close of another incident.
     const rig = await startFuzzRig();
     try {

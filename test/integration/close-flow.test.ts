@@ -121,6 +121,15 @@ describe('close flow: one test per row of the outcome table', () => {
     expect(h.sandbox.state().incidents[id]?.closesApplied).toBe(1);
   });
 
+  it('queues a comment with characters SQS refuses raw (U+FFFF) and closes with the same text', async () => {
+    const id = h.newIncident();
+    h.sandbox.script(id, [{ kind: 'status', status: 503 }]);
+    const comment = 'Reimaged \uFFFF done';
+    expect((await h.receive(signedCloseEvent(id, { comment }))).statusCode).toBe(202);
+    await h.drain();
+    expect(h.sandbox.state().incidents[id]).toMatchObject({ closesApplied: 1, finalComment: comment });
+  });
+
   it('answers 200 when ESET answers 400 because the incident is already closed (idempotent)', async () => {
     const id = h.newIncident('INCIDENT_STATUS_CLOSED');
     const answer = await h.receive(signedCloseEvent(id));
