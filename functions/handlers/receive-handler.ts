@@ -39,6 +39,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
       const { route, adapted } = await admit(event, deps);
       logger.appendKeys({ route: route.path });
       if (adapted.kind === 'ignore') {
+        metrics.addMetric(MetricName.Ignored, MetricUnit.Count, 1);
         logger.info('payload ignored', { reason: adapted.reason, ticketId: adapted.ticketId });
         return json(200, {
           status: 'ignored',
@@ -60,6 +61,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
         case 'first':
           return once.answer;
         case 'replay':
+          metrics.addMetric(MetricName.Duplicate, MetricUnit.Count, 1);
           logger.info('duplicate delivery answered with the first outcome', {
             outcome: 'duplicate',
             firstStatus: once.answer.statusCode,
@@ -69,6 +71,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
           // The same close is at ESET right now. Answering it without a second ESET call, and
           // with a status every sender retries (Jira: 409; Zendesk, Standard Webhooks: non-2xx),
           // makes the retry arrive after the first attempt stored its outcome, which it then gets.
+          metrics.addMetric(MetricName.Duplicate, MetricUnit.Count, 1);
           logger.info('duplicate delivery while the first is in progress', { outcome: 'in-progress' });
           const answer = json(409, {
             status: 'in-progress',
@@ -95,7 +98,6 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
       }
       return errorAnswer(err);
     } finally {
-      // Ignored payloads and answers from the idempotency store count nothing (they are logged).
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.resetKeys();
     }

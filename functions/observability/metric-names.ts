@@ -1,18 +1,40 @@
-/** EMF namespace, service and metric names: the same in code, alarms and the dashboard. */
+/**
+ * EMF namespace, service and metric names (Powertools Metrics): the one list the Lambda code, the
+ * alarms, the dashboard and the infra tests all read, so a rename cannot silence an alarm.
+ */
 export const METRICS_NAMESPACE = 'EsetCloseBridge';
+/** Powertools adds `service` as the single default dimension, from `POWERTOOLS_SERVICE_NAME`. */
 export const SERVICE_NAME = 'eset-close-bridge';
 
 export const MetricName = {
+  /** ESET confirmed the close (200, or already closed). */
   Closed: 'Closed',
+  /** The receive Lambda handed the request to the retry queue (202 queued). */
   Queued: 'Queued',
+  /** ESET refused the close (400 not closed, 403, 404): answered 4xx or dead-lettered. */
   Rejected: 'Rejected',
+  /** A request was parked in the DLQ (budget spent, rejected or invalid message). */
   DeadLettered: 'DeadLettered',
+  /** The retry Lambda re-enqueued a request with a backoff delay. */
   Retried: 'Retried',
+  /** ESET answered 202: the retry Lambda re-sends with the response-id. */
   PendingResend: 'PendingResend',
+  /** Webhook request failed validation (400/405/413/415). */
   InvalidRequest: 'InvalidRequest',
+  /** Webhook signature or credentials missing, stale or wrong (401). */
   SignatureRejected: 'SignatureRejected',
+  /** The receive Lambda could not write to the retry queue: the request was NOT accepted (503). */
   EnqueueFailed: 'EnqueueFailed',
+  /** ESET refused the credentials (token grant refused, or 401 after a fresh token). */
   EsetAuthFailure: 'EsetAuthFailure',
+  /** Duration of one ESET call, in milliseconds. */
   EsetLatency: 'EsetLatency',
+  /** Number of ESET calls made. */
   EsetCalls: 'EsetCalls',
+  /** A repeated delivery answered from the idempotency store (replayed, or 409 while in progress). */
+  Duplicate: 'Duplicate',
+  /** A sender's payload without an ESET incident id, answered 200 "ignored". */
+  Ignored: 'Ignored',
 } as const;
+
+export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

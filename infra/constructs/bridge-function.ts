@@ -4,7 +4,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, SERVICE_NAME } from './metric-names';
+import {
+  METRICS_NAMESPACE as METRIC_NAMESPACE,
+  SERVICE_NAME,
+} from '../../functions/observability/metric-names';
 
 export interface BridgeFunctionProps {
   /** Absolute path of the handler file (exports `handler`). */

@@ -6,7 +6,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC, METRIC_NAMESPACE, type MetricName, SERVICE_NAME } from './metric-names';
+import {
+  METRICS_NAMESPACE as METRIC_NAMESPACE,
+  MetricName,
+  type MetricNameValue,
+  SERVICE_NAME,
+} from '../../functions/observability/metric-names';
 
 export interface MonitoringProps {
   readonly receiveFunction: lambda.IFunction;
@@ -24,7 +29,7 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /** One of the bridge's EMF metrics, with the single `service` dimension Powertools adds. */
 export function bridgeMetric(
-  metricName: MetricName,
+  metricName: MetricNameValue,
   options: { statistic?: string; period?: Duration; label?: string } = {},
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
@@ -127,21 +132,21 @@ export class Monitoring extends Construct {
     }
     alarm(
       'EsetAuthFailure',
-      bridgeMetric(METRIC.esetAuthFailure),
+      bridgeMetric(MetricName.EsetAuthFailure),
       1,
       GTE,
       'ESET Connect answered 401 or refused to issue a token: the API user credentials are wrong, expired or locked.',
     );
     alarm(
       'RejectedCloses',
-      bridgeMetric(METRIC.rejected, { period: Duration.minutes(15) }),
+      bridgeMetric(MetricName.Rejected, { period: Duration.minutes(15) }),
       props.rejectedAlarmThreshold,
       GTE,
       `ESET refused ${props.rejectedAlarmThreshold} or more closes within 15 minutes (400/403/404).`,
     );
     alarm(
       'EnqueueFailed',
-      bridgeMetric(METRIC.enqueueFailed),
+      bridgeMetric(MetricName.EnqueueFailed),
       1,
       GTE,
       'The receive Lambda could not write to the retry queue: the sender got an error and must resend.',
@@ -176,21 +181,29 @@ export class Monitoring extends Construct {
       graph(
         'Requests by outcome',
         [
-          METRIC.closed,
-          METRIC.queued,
-          METRIC.rejected,
-          METRIC.deadLettered,
-          METRIC.invalidRequest,
-          METRIC.signatureRejected,
+          MetricName.Closed,
+          MetricName.Queued,
+          MetricName.Rejected,
+          MetricName.DeadLettered,
+          MetricName.InvalidRequest,
+          MetricName.SignatureRejected,
+          MetricName.Duplicate,
+          MetricName.Ignored,
         ].map((name) => bridgeMetric(name, { label: name })),
       ),
       graph(
         'ESET latency (ms) and calls',
         [
-          bridgeMetric(METRIC.esetLatency, { statistic: cloudwatch.Stats.p(50), label: 'EsetLatency p50' }),
-          bridgeMetric(METRIC.esetLatency, { statistic: cloudwatch.Stats.p(99), label: 'EsetLatency p99' }),
+          bridgeMetric(MetricName.EsetLatency, {
+            statistic: cloudwatch.Stats.p(50),
+            label: 'EsetLatency p50',
+          }),
+          bridgeMetric(MetricName.EsetLatency, {
+            statistic: cloudwatch.Stats.p(99),
+            label: 'EsetLatency p99',
+          }),
         ],
-        [bridgeMetric(METRIC.esetCalls, { label: METRIC.esetCalls })],
+        [bridgeMetric(MetricName.EsetCalls, { label: MetricName.EsetCalls })],
       ),
     );
     this.dashboard.addWidgets(
@@ -215,9 +228,12 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       graph(
         'Retries and failures',
-        [METRIC.retried, METRIC.pendingResend, METRIC.enqueueFailed, METRIC.esetAuthFailure].map((name) =>
-          bridgeMetric(name, { label: name }),
-        ),
+        [
+          MetricName.Retried,
+          MetricName.PendingResend,
+          MetricName.EnqueueFailed,
+          MetricName.EsetAuthFailure,
+        ].map((name) => bridgeMetric(name, { label: name })),
       ),
       graph('Lambda errors and throttles', [
         ...lambdaHealth(props.receiveFunction, 'receive'),
