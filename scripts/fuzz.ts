@@ -24,12 +24,10 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5000' },
     seed: { type: 'string' },
     only: { type: 'string' },
-    strict: { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number');
-const strict = values.strict;
 const seed = values.seed === undefined ? Date.now() % 2_147_483_647 : Number(values.seed);
 
 interface Outcome {
@@ -77,7 +75,7 @@ if (values.only !== 'retry') {
       'webhook (receive handler)',
       (rig, stats) =>
         fc.asyncProperty(webhookCaseArb(rig.knownIncidents, rig.config.maxBodyBytes), (c) =>
-          checkWebhookCase(rig, c, { stats, strict }),
+          checkWebhookCase(rig, c, { stats }),
         ) as fc.IAsyncPropertyWithHooks<[unknown]>,
     ),
   );
@@ -88,7 +86,7 @@ if (values.only !== 'webhook') {
       'retry message (retry handler)',
       (rig, stats) =>
         fc.asyncProperty(retryBatchArb(rig.knownIncidents), (b) =>
-          checkRetryBatch(rig, b, { stats, strict }),
+          checkRetryBatch(rig, b, { stats }),
         ) as fc.IAsyncPropertyWithHooks<[unknown]>,
     ),
   );

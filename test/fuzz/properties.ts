@@ -78,41 +78,27 @@ function checkAnswerShape(
   if (/access_token|refresh_token|Bearer\s/i.test(answer.body)) violated('answer mentions a token', detail);
 }
 
-/**
- * Bugs the fuzzer found that wait for a fix in functions/ (see BENCHMARKS.md, "Fuzzing"). By
- * default they are counted and reported instead of failing, so the fuzzer keeps looking for new
- * ones; `strict` (npm run fuzz -- --strict) fails on them too.
- */
-export const KNOWN_BUGS = {
-  sqsBody:
-    'KNOWN BUG 1: a body given to SQS holds U+FFFE/U+FFFF (JSON.stringify leaves them unescaped); ' +
-    'SQS refuses the message (InvalidMessageContents) or replaces them',
-  sqsAttribute:
-    'KNOWN BUG 2: a dead-letter attribute (ESET reason) holds characters SQS refuses (controls, U+FFFE/U+FFFF)',
-} as const;
-
 export interface CheckOptions {
   stats?: FuzzStats;
-  strict?: boolean;
 }
 
-/** What SQS would be given must be storable: legal characters, within the size limit. */
-function checkSqsCall(call: QueueCall, detail: Record<string, unknown>, opts: CheckOptions): void {
+/**
+ * What SQS would be given must be storable: characters SQS accepts, within the size limit.
+ * (Fuzzing found U+FFFE/U+FFFF in bodies and control characters in dead-letter reasons; see
+ * test/fuzz/found-bugs.test.ts.)
+ */
+function checkSqsCall(call: QueueCall, detail: Record<string, unknown>): void {
   const bad = sqsIllegalCharacter(call.body);
-  if (bad && !opts.strict && (bad === 'U+FFFE' || bad === 'U+FFFF')) {
-    opts.stats?.note(KNOWN_BUGS.sqsBody);
-  } else if (bad) {
+  if (bad)
     violated(`the bridge gave SQS a body with ${bad}, which SQS refuses or replaces`, {
       ...detail,
       body: call.body,
     });
-  }
   let size = Buffer.byteLength(call.body);
   for (const [k, v] of Object.entries(call.attributes)) {
     size += Buffer.byteLength(k) + Buffer.byteLength(v) + 'String'.length;
     const badAttr = sqsIllegalCharacter(v);
-    if (badAttr && !opts.strict && k === 'reason') opts.stats?.note(KNOWN_BUGS.sqsAttribute);
-    else if (badAttr) violated(`SQS attribute ${k} has ${badAttr}`, { ...detail, value: v });
+    if (badAttr) violated(`SQS attribute ${k} has ${badAttr}`, { ...detail, value: v });
   }
   if (size > SQS_MAX_MESSAGE_BYTES) violated(`an SQS message of ${size} bytes exceeds 256 KiB`, detail);
   if (call.op === 'enqueue' && (call.delaySeconds ?? 0) < 0) violated('negative delay', detail);
@@ -147,7 +133,7 @@ export async function checkWebhookCase(rig: FuzzRig, c: WebhookCase, opts: Check
   const queued = rig.queue.calls.slice(queueBefore);
   const full = { ...detail, status: answer.statusCode, answer: answer.body, eset, queued: queued.length };
   checkAnswerShape(rig, answer, full);
-  for (const call of queued) checkSqsCall(call, full, opts);
+  for (const call of queued) checkSqsCall(call, full);
 
   const acted = ACTED.has(answer.statusCode);
   if (verdict.kind === 'invalid') {
@@ -232,7 +218,7 @@ export async function checkRetryBatch(
     eset,
     calls: calls.map((c) => ({ op: c.op, failed: c.failed, reason: c.attributes.reason })),
   };
-  for (const call of calls) checkSqsCall(call, full, opts);
+  for (const call of calls) checkSqsCall(call, full);
 
   const consumed = new Set<number>();
   const actedOn = new Set<string>();

@@ -52,9 +52,9 @@ const esetAnswerArb: fc.Arbitrary<FaultStep> = fc
   });
 
 /**
- * A header-safe Retry-After: short seconds, a past HTTP date, or junk. Kept at 2 s or less: a long
- * one pauses the shared rate limiter for as long (KNOWN BUG 3, test/fuzz/found-bugs.test.ts) and
- * would starve the rest of the run.
+ * A header-safe Retry-After: short seconds, a past HTTP date, or junk. Kept at 2 s or less: a 429
+ * pauses the shared rate limiter for as long (up to a minute), which would starve the rest of the
+ * run; test/fuzz/found-bugs.test.ts covers the long ones.
  */
 function retryAfter(seed: string): string {
   const n = [...seed].reduce((a, ch) => a + (ch.codePointAt(0) ?? 0), 0);

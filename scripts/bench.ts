@@ -1,0 +1,182 @@
+/**
+ * `npm run bench [-- --json]`: the bridge's performance figures against the goals of issue 6,
+ * each measured in the same run as its baseline. Prints a table; with `--json` the last line is
+ * one JSON object with the figures. Options for shorter runs: --closes, --rate, --pollers,
+ * --cold-runs, --warm-rounds. See BENCHMARKS.md for what each figure means and the last results.
+ */
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { buildBundles } from './bench/build';
+import { measureColdInit } from './bench/cold-init';
+import { measureDrain } from './bench/drain';
+import { round } from './bench/stats';
+import { measureTokens } from './bench/tokens';
+import { measureWarm } from './bench/warm';
+
+// The in-process measurement (tokens) builds handlers that would print logs and EMF here.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    closes: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '10' },
+    pollers: { type: 'string', default: '3' },
+    'cold-runs': { type: 'string', default: '21' },
+    'warm-rounds': { type: 'string', default: '12' },
+  },
+});
+const num = (name: keyof typeof values) => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
+  return n;
+};
+const closes = num('closes');
+const rate = num('rate');
+if (rate > 10) throw new Error('--rate: ESET_MAX_RPS allows at most 10');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Which code was measured: the commit, and whether functions/ had uncommitted changes. */
+function revision(): { commit: string; uncommittedFunctions: number } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'functions'], { encoding: 'utf8' });
+    return { commit, uncommittedFunctions: dirty.split('\n').filter(Boolean).length };
+  } catch {
+    return { commit: 'unknown', uncommittedFunctions: 0 };
+  }
+}
+const rev = revision();
+const started = performance.now();
+
+log('bench: bundling the Lambda entries with esbuild');
+const bundles = await buildBundles();
+try {
+  log('bench: cold init (fresh Node processes)');
+  const cold = measureColdInit(bundles, num('cold-runs'));
+  log('bench: warm invocations against a loopback ESET');
+  const warm = await measureWarm(bundles, { rounds: num('warm-rounds') });
+  log('bench: token requests under concurrency');
+  const tokens = await measureTokens(100);
+  log(
+    `bench: drain of ${closes} queued closes at ${rate} calls/s (takes about ${Math.ceil(closes / rate)} s)`,
+  );
+  const drain = await measureDrain(bundles, { closes, rate, pollers: num('pollers'), log });
+
+  const kib = (bytes: number) => round(bytes / 1024, 1);
+  const figures = {
+    coldInitMs: { receive: round(cold.receiveMs), retry: round(cold.retryMs) },
+    bundleKiB: { receive: kib(bundles.receive.bytes), retry: kib(bundles.retry.bytes) },
+    warmOverheadRatio: round(warm.ratio, 3),
+    tokenCallsUnderConcurrency: tokens.tokenRequests,
+    drainRatio: round(drain.drainRatio, 3),
+    fraction429: round(drain.fraction429, 4),
+    peakRssMb: round(drain.peakRssMb, 1),
+  };
+  const goals = {
+    coldInitMs: Math.max(figures.coldInitMs.receive, figures.coldInitMs.retry) <= 25,
+    warmOverheadRatio: figures.warmOverheadRatio <= 1.3,
+    tokenCallsUnderConcurrency: figures.tokenCallsUnderConcurrency === 1,
+    drainRatio: figures.drainRatio >= 0.9,
+    fraction429: figures.fraction429 <= 0.01,
+    peakRssMb: figures.peakRssMb <= 100,
+  };
+  const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const rows: [string, string, string, string][] = [
+    [
+      'coldInitMs receive',
+      `${figures.coldInitMs.receive} ms`,
+      '<= 25 ms over empty',
+      `${mark(figures.coldInitMs.receive <= 25)}`,
+    ],
+    [
+      'coldInitMs retry',
+      `${figures.coldInitMs.retry} ms`,
+      '<= 25 ms over empty',
+      mark(figures.coldInitMs.retry <= 25),
+    ],
+    ['  (empty module)', `${round(cold.emptyMs)} ms`, `median of ${cold.runs} fresh processes`, ''],
+    [
+      '  (SDK bundled in)',
+      `${round(cold.receiveWithSdkMs)} / ${round(cold.retryWithSdkMs)} ms`,
+      'info: receive / retry',
+      '',
+    ],
+    ['bundleKiB receive', `${figures.bundleKiB.receive} KiB`, 'info', ''],
+    ['bundleKiB retry', `${figures.bundleKiB.retry} KiB`, 'info', ''],
+    [
+      '  (SDK bundled in)',
+      `${kib(bundles.receiveWithSdk.bytes)} / ${kib(bundles.retryWithSdk.bytes)} KiB`,
+      'info: receive / retry',
+      '',
+    ],
+    ['warmOverheadRatio', String(figures.warmOverheadRatio), '<= 1.3', mark(goals.warmOverheadRatio)],
+    [
+      '  (medians)',
+      `${round(warm.handlerMedianMs, 3)} / ${round(warm.fetchMedianMs, 3)} ms`,
+      `handler / bare fetch, ${warm.samples} each`,
+      '',
+    ],
+    [
+      'tokenCallsUnderConcurrency',
+      String(figures.tokenCallsUnderConcurrency),
+      `= 1 (${tokens.concurrency} closes at once)`,
+      mark(goals.tokenCallsUnderConcurrency),
+    ],
+    ['drainRatio', String(figures.drainRatio), '>= 0.9', mark(goals.drainRatio)],
+    [
+      '  (drain)',
+      `${round(drain.closesPerSecond)} closes/s`,
+      `${drain.closes} closes, R = ${drain.rate}/s, ${round(drain.seconds, 1)} s`,
+      '',
+    ],
+    ['fraction429', String(figures.fraction429), '<= 0.01', mark(goals.fraction429)],
+    [
+      '  (ESET calls)',
+      `${drain.esetCalls} (${drain.calls429} x 429)`,
+      `max ${drain.maxCallsInAnySecond} in any second`,
+      '',
+    ],
+    ['peakRssMb', `${figures.peakRssMb} MB`, '<= 100 MB', mark(goals.peakRssMb)],
+    ['  (worker idle)', `${round(drain.idleRssMb, 1)} MB`, 'after loading the retry bundle', ''],
+  ];
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0), 6));
+  const line = (r: readonly string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
+  console.log(line(['figure', 'value', 'goal / note', 'result']));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  console.log(
+    `\nmachine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; ` +
+      `drain closed once ${drain.closedOnce}, twice ${drain.closedTwice}, dead-lettered ${drain.deadLettered}; ` +
+      `warm statuses ${JSON.stringify(warm.statuses)}; token run statuses ${JSON.stringify(tokens.statuses)}; ` +
+      `${round((performance.now() - started) / 1000, 1)} s in all; code at ${rev.commit}` +
+      (rev.uncommittedFunctions > 0
+        ? ` with ${rev.uncommittedFunctions} uncommitted file(s) in functions/`
+        : ''),
+  );
+  if (values.json) {
+    console.log(
+      JSON.stringify({
+        ...figures,
+        goalsMet: goals,
+        details: {
+          machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version },
+          revision: rev,
+          date: new Date().toISOString(),
+          coldInit: cold,
+          bundleKiBWithSdk: {
+            receive: kib(bundles.receiveWithSdk.bytes),
+            retry: kib(bundles.retryWithSdk.bytes),
+          },
+          warm,
+          tokens,
+          drain,
+        },
+      }),
+    );
+  }
+} finally {
+  await bundles.remove();
+}

@@ -1,0 +1,110 @@
+/**
+ * Bundles the Lambda entries as a deployment would (esbuild: ESM, platform node, minified, ESM
+ * builds of dependencies first) into a temporary folder, plus the benchmark workers that load them.
+ */
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build, type Metafile } from 'esbuild';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** CommonJS dependencies bundled into ESM still call require() for Node built-ins. */
+const BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+export interface Bundle {
+  file: string;
+  bytes: number;
+  /** Largest inputs by bytes in the output, for telling what a cold start loads. */
+  topInputs: { path: string; bytes: number }[];
+}
+
+export interface Bundles {
+  dir: string;
+  receive: Bundle;
+  retry: Bundle;
+  /** The same entries with the AWS SDK inside (as `bundleAwsSDK: true` in infra/ deploys them). */
+  receiveWithSdk: Bundle;
+  retryWithSdk: Bundle;
+  /** An empty module: the baseline of an import in a fresh process. */
+  empty: string;
+  /** Imports one module and prints how long the import took (the cold-init probe). */
+  probe: string;
+  warmWorker: string;
+  drainWorker: string;
+  remove(): Promise<void>;
+}
+
+async function bundle(
+  entry: string,
+  outfile: string,
+  opts: { sdk: 'external' | 'bundled'; minify: boolean },
+): Promise<Bundle> {
+  const result = await build({
+    entryPoints: [join(ROOT, entry)],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: opts.minify,
+    mainFields: ['module', 'main'],
+    banner: { js: BANNER },
+    // The Lambda Node.js runtime ships the AWS SDK v3, so a function may leave it out.
+    external: opts.sdk === 'external' ? ['@aws-sdk/*'] : [],
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const output = Object.values(result.metafile.outputs)[0] as Metafile['outputs'][string];
+  const topInputs = Object.entries(output.inputs)
+    .map(([path, i]) => ({ path, bytes: i.bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 12);
+  return { file: outfile, bytes: output.bytes, topInputs };
+}
+
+/** Builds everything into a fresh temporary folder that resolves external packages from ours. */
+export async function buildBundles(): Promise<Bundles> {
+  const dir = await mkdtemp(join(tmpdir(), 'eset-close-bridge-bench-'));
+  // Externals (@aws-sdk/*) resolve from the project's node_modules, as the runtime's copy would.
+  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const empty = join(dir, 'empty.mjs');
+  await writeFile(empty, 'export {};\n');
+  const probe = join(dir, 'probe.mjs');
+  await writeFile(
+    probe,
+    [
+      "import { pathToFileURL } from 'node:url';",
+      'const started = performance.now();',
+      'await import(pathToFileURL(process.argv[2]).href);',
+      'const ms = performance.now() - started;',
+      'process.stdout.write(JSON.stringify({ ms, rssMb: process.memoryUsage.rss() / 1048576 }));',
+      '',
+    ].join('\n'),
+  );
+  const [receive, retry, receiveWithSdk, retryWithSdk] = await Promise.all([
+    bundle('functions/receive.ts', join(dir, 'receive.mjs'), { sdk: 'external', minify: true }),
+    bundle('functions/retry.ts', join(dir, 'retry.mjs'), { sdk: 'external', minify: true }),
+    bundle('functions/receive.ts', join(dir, 'receive-sdk.mjs'), { sdk: 'bundled', minify: true }),
+    bundle('functions/retry.ts', join(dir, 'retry-sdk.mjs'), { sdk: 'bundled', minify: true }),
+  ]);
+  const [warm, drain] = await Promise.all([
+    bundle('scripts/bench/warm-worker.ts', join(dir, 'warm-worker.mjs'), { sdk: 'external', minify: false }),
+    bundle('scripts/bench/drain-worker.ts', join(dir, 'drain-worker.mjs'), {
+      sdk: 'external',
+      minify: false,
+    }),
+  ]);
+  return {
+    dir,
+    receive,
+    retry,
+    receiveWithSdk,
+    retryWithSdk,
+    empty,
+    probe,
+    warmWorker: warm.file,
+    drainWorker: drain.file,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
