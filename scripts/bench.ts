@@ -1,18 +1,19 @@
 /**
  * `npm run bench [-- --json]`: the bridge's performance figures against the goals of issue 6,
  * each measured in the same run as its baseline. Prints a table; with `--json` the last line is
- * one JSON object with the figures. Options for shorter runs: --closes, --rate, --pollers,
- * --cold-runs, --warm-rounds. See BENCHMARKS.md for what each figure means and the last results.
+ * one JSON object with the figures. `--explain` adds what the missed figures are made of (cold
+ * init without the AWS SDK, warm overhead without logs or metrics). Options for shorter runs:
+ * --closes, --rate, --pollers, --cold-runs, --warm-rounds. BENCHMARKS.md has the last results.
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildBundles } from './bench/build';
-import { measureColdInit } from './bench/cold-init';
+import { explainColdInit, measureColdInit } from './bench/cold-init';
 import { measureDrain } from './bench/drain';
 import { round } from './bench/stats';
 import { measureTokens } from './bench/tokens';
-import { measureWarm } from './bench/warm';
+import { measureWarm, type WarmResult } from './bench/warm';
 
 // The in-process measurement (tokens) builds handlers that would print logs and EMF here.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -21,6 +22,7 @@ process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
+    explain: { type: 'boolean', default: false },
     closes: { type: 'string', default: '2000' },
     rate: { type: 'string', default: '10' },
     pollers: { type: 'string', default: '3' },
@@ -60,6 +62,23 @@ try {
   const warm = await measureWarm(bundles, { rounds: num('warm-rounds') });
   log('bench: token requests under concurrency');
   const tokens = await measureTokens(100);
+  let explained:
+    | { cold: Awaited<ReturnType<typeof explainColdInit>>; warm: Record<string, WarmResult> }
+    | undefined;
+  if (values.explain) {
+    log('bench: explain: cold init without the AWS SDK; warm overhead without INFO logs / EMF metrics');
+    const coldParts = await explainColdInit(bundles, num('cold-runs'));
+    const variants: Record<string, Record<string, string>> = {
+      'no INFO logs': { POWERTOOLS_LOG_LEVEL: 'WARN' },
+      'no EMF metrics': { POWERTOOLS_METRICS_DISABLED: 'true' },
+      neither: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
+    };
+    const warmParts: Record<string, WarmResult> = {};
+    for (const [name, env] of Object.entries(variants)) {
+      warmParts[name] = await measureWarm(bundles, { rounds: num('warm-rounds'), env });
+    }
+    explained = { cold: coldParts, warm: warmParts };
+  }
   log(
     `bench: drain of ${closes} queued closes at ${rate} calls/s (takes about ${Math.ceil(closes / rate)} s)`,
   );
@@ -156,6 +175,26 @@ try {
         ? ` with ${rev.uncommittedFunctions} uncommitted file(s) in functions/`
         : ''),
   );
+  if (explained) {
+    const { cold: c, warm: w } = explained;
+    console.log('\nexplain (what the figures are made of):');
+    console.log(
+      `  cold init with the AWS SDK stubbed out: receive ${round(c.receiveWithoutSdkMs)} ms, retry ` +
+        `${round(c.retryWithoutSdkMs)} ms (RSS ${round(c.rssWithoutSdkMb.receive, 1)} / ` +
+        `${round(c.rssWithoutSdkMb.retry, 1)} MB vs ${round(cold.rssMb.receive, 1)} / ${round(cold.rssMb.retry, 1)} MB)`,
+    );
+    console.log(
+      `  SDK packages loaded at cold start: receive ${c.staticSdkImports.receive.join(', ') || 'none'}`,
+    );
+    console.log(
+      `                                     retry ${c.staticSdkImports.retry.join(', ') || 'none'}`,
+    );
+    for (const [name, r] of Object.entries(w)) {
+      console.log(
+        `  warm ratio, ${name.padEnd(14)} ${round(r.ratio, 3)} (${round(r.handlerMedianMs, 3)} / ${round(r.fetchMedianMs, 3)} ms)`,
+      );
+    }
+  }
   if (values.json) {
     console.log(
       JSON.stringify({
@@ -173,6 +212,7 @@ try {
           warm,
           tokens,
           drain,
+          ...(explained ? { explain: explained } : {}),
         },
       }),
     );

@@ -2,10 +2,10 @@
  * Bundles the Lambda entries as a deployment would (esbuild: ESM, platform node, minified, ESM
  * builds of dependencies first) into a temporary folder, plus the benchmark workers that load them.
  */
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -38,7 +38,7 @@ export interface Bundles {
 async function bundle(
   entry: string,
   outfile: string,
-  opts: { sdk: 'external' | 'bundled'; minify: boolean },
+  opts: { sdk: 'external' | 'bundled' | 'stubbed'; minify: boolean },
 ): Promise<Bundle> {
   const result = await build({
     entryPoints: [join(ROOT, entry)],
@@ -54,6 +54,8 @@ async function bundle(
     external: opts.sdk === 'external' ? ['@aws-sdk/*'] : [],
     metafile: true,
     logLevel: 'silent',
+    // 'stubbed': every @aws-sdk import becomes an empty module, to tell what loading the SDK costs.
+    plugins: opts.sdk === 'stubbed' ? [stubSdk] : [],
   });
   const output = Object.values(result.metafile.outputs)[0] as Metafile['outputs'][string];
   const topInputs = Object.entries(output.inputs)
@@ -61,6 +63,42 @@ async function bundle(
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, 12);
   return { file: outfile, bytes: output.bytes, topInputs };
+}
+
+const stubSdk: Plugin = {
+  name: 'stub-aws-sdk',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\// }, (a) => ({ path: a.path, namespace: 'stub-aws-sdk' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub-aws-sdk' }, () => ({
+      contents: 'module.exports = {};',
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * The AWS SDK packages a bundle imports at its top level, so at cold start, even when the code
+ * only reaches them through `await import(...)`: esbuild hoists a lazily imported module's own
+ * external imports to the top of a single-file ESM bundle.
+ */
+export async function staticSdkImports(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8');
+  return [
+    ...new Set(
+      [...text.matchAll(/(?:^|;|\n)\s*import\s*[^;()]*?from\s*"(@aws-sdk\/[^"]+)"/g)].map(
+        (m) => m[1] as string,
+      ),
+    ),
+  ];
+}
+
+/** The entries with the SDK stubbed out: what cold init would be if nothing loaded it eagerly. */
+export async function buildWithoutSdk(b: Bundles): Promise<{ receive: Bundle; retry: Bundle }> {
+  const [receive, retry] = await Promise.all([
+    bundle('functions/receive.ts', join(b.dir, 'receive-nosdk.mjs'), { sdk: 'stubbed', minify: true }),
+    bundle('functions/retry.ts', join(b.dir, 'retry-nosdk.mjs'), { sdk: 'stubbed', minify: true }),
+  ]);
+  return { receive, retry };
 }
 
 /** Builds everything into a fresh temporary folder that resolves external packages from ours. */
