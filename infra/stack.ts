@@ -42,7 +42,6 @@ export class EsetCloseBridgeStack extends Stack {
     super(scope, id, props);
     const settings = readSettings(this.node);
     const functionsDir = `${ROOT}functions`;
-    const depsLockFilePath = `${ROOT}package-lock.json`;
 
     // Both secrets start with generated placeholders so no real value is ever in a template;
     // the operator sets the real ones with `aws secretsmanager put-secret-value`.
@@ -87,7 +86,6 @@ export class EsetCloseBridgeStack extends Stack {
 
     const receive = new BridgeFunction(this, 'Receive', {
       entry: `${functionsDir}/receive.ts`,
-      depsLockFilePath,
       description: 'Webhook: verify the signature, close the ESET incident or queue the close for retry.',
       timeout: RECEIVE_TIMEOUT,
       memorySize: 256,
@@ -115,7 +113,6 @@ export class EsetCloseBridgeStack extends Stack {
 
     const retry = new BridgeFunction(this, 'Retry', {
       entry: `${functionsDir}/retry.ts`,
-      depsLockFilePath,
       description: 'Retry queue consumer: re-send closes to ESET with backoff, dead-letter with the reason.',
       timeout: RETRY_TIMEOUT,
       memorySize: 256,

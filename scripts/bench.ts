@@ -118,7 +118,7 @@ try {
     ],
     ['  (empty module)', `${round(cold.emptyMs)} ms`, `median of ${cold.runs} fresh processes`, ''],
     [
-      '  (SDK bundled in)',
+      '  (one file, SDK inside)',
       `${round(cold.receiveWithSdkMs)} / ${round(cold.retryWithSdkMs)} ms`,
       'info: receive / retry',
       '',
@@ -126,7 +126,7 @@ try {
     ['bundleKiB receive', `${figures.bundleKiB.receive} KiB`, 'info', ''],
     ['bundleKiB retry', `${figures.bundleKiB.retry} KiB`, 'info', ''],
     [
-      '  (SDK bundled in)',
+      '  (one file, SDK inside)',
       `${kib(bundles.receiveWithSdk.bytes)} / ${kib(bundles.retryWithSdk.bytes)} KiB`,
       'info: receive / retry',
       '',

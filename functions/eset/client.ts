@@ -99,7 +99,7 @@ export class EsetClient {
 
     let token: string;
     try {
-      token = await this.opts.tokens.get(AbortSignal.timeout(Math.max(1, remaining())));
+      token = await this.opts.tokens.get(deadline);
     } catch (err) {
       const rejected = err instanceof TokenError && err.rejected;
       return {

@@ -51,8 +51,12 @@ export class TokenProvider {
     },
   ) {}
 
-  /** A valid access token, from the cache when possible. */
-  get(signal?: AbortSignal): Promise<string> {
+  /**
+   * A valid access token, from the cache when possible (no timer on that hot path). A caller
+   * that has to wait for the token request gives up at `deadline` (ms since epoch); the request
+   * itself goes on for the other callers.
+   */
+  get(deadline = Number.POSITIVE_INFINITY): Promise<string> {
     const c = this.cached;
     if (c && c.usableUntil > this.opts.clock.now()) return Promise.resolve(c.accessToken);
     if (!this.inflight) {
@@ -61,12 +65,13 @@ export class TokenProvider {
       });
     }
     const p = this.inflight;
-    if (!signal) return p;
+    if (deadline === Number.POSITIVE_INFINITY) return p;
     return new Promise<string>((resolve, reject) => {
-      const onAbort = () => reject(new TokenError('token request abandoned: time budget spent', false));
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      const timer = setTimeout(
+        () => reject(new TokenError('token request abandoned: time budget spent', false)),
+        Math.max(0, deadline - this.opts.clock.now()),
+      );
+      p.then(resolve, reject).finally(() => clearTimeout(timer));
     });
   }
 

@@ -119,7 +119,13 @@ async function closeAtEset(
   switch (decision.kind) {
     case 'closed':
       metrics.addMetric(MetricName.Closed, MetricUnit.Count, 1);
-      logger.info('incident closed', { outcome: 'closed', how: decision.how, attempt: 1 });
+      logger.info('incident closed', {
+        outcome: 'closed',
+        how: decision.how,
+        attempt: 1,
+        esetStatus: decision.work.lastStatus,
+        esetRequestId: decision.work.lastRequestId,
+      });
       return json(200, {
         status: 'closed',
         incidentUuid: request.incidentUuid,
@@ -129,6 +135,7 @@ async function closeAtEset(
       metrics.addMetric(MetricName.Rejected, MetricUnit.Count, 1);
       logger.warn('ESET refused the close', {
         outcome: 'rejected',
+        esetRequestId: decision.work.lastRequestId,
         esetStatus: decision.status,
         reason: decision.reason,
       });

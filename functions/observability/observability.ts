@@ -19,7 +19,8 @@ export function createObservability(): Observability {
 
 /**
  * Logs every ESET call with its request-id (what ESET support asks for) and counts it; never
- * logs tokens, bodies or comments.
+ * logs tokens, bodies or comments. Successful calls log at DEBUG: the outcome line that follows
+ * carries their request-id, and one line less per close is measurable on the warm path.
  */
 export function esetCallObserver({ logger, metrics }: Observability): EsetCallObserver {
   return ({ call, incidentUuid, answer }) => {
@@ -36,11 +37,10 @@ export function esetCallObserver({ logger, metrics }: Observability): EsetCallOb
       esetStatus,
       esetRequestId: answer.kind === 'response' ? answer.requestId : undefined,
       latencyMs: answer.latencyMs,
-      ...(answer.kind !== 'response' || answer.status >= 400
-        ? { esetReason: answer.kind === 'response' ? answer.reason : answer.reason }
-        : {}),
+      ...(answer.kind !== 'response' || answer.status >= 400 ? { esetReason: answer.reason } : {}),
     };
     if (authFailed) logger.error('ESET refused the credentials', fields);
+    else if (answer.kind === 'response' && answer.status < 400) logger.debug('ESET call', fields);
     else logger.info('ESET call', fields);
   };
 }

@@ -1,19 +1,18 @@
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { basename, dirname } from 'node:path';
+import { AssetHashType, DockerImage, type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   METRICS_NAMESPACE as METRIC_NAMESPACE,
   SERVICE_NAME,
 } from '../../functions/observability/metric-names';
+import { bundleLambda } from '../bundle';
 
 export interface BridgeFunctionProps {
   /** Absolute path of the handler file (exports `handler`). */
   readonly entry: string;
-  /** Absolute path of the lock file; its folder is the project root esbuild bundles from. */
-  readonly depsLockFilePath: string;
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -24,14 +23,14 @@ export interface BridgeFunctionProps {
 }
 
 /**
- * One bridge Lambda: Node.js 22 on arm64, bundled by the local esbuild into a single ESM file
- * with the AWS SDK v3 clients inside (versions pinned by the lock file, not by the runtime),
+ * One bridge Lambda: Node.js 22 on arm64, bundled by the local esbuild (infra/bundle.ts: ESM with
+ * code splitting, the AWS SDK v3 clients inside but loaded only where the code needs them),
  * its own log group with retention, JSON logs, and a role that starts with nothing but
  * "write to my own log group". Callers add exactly the statements the code needs with
  * {@link BridgeFunction.allow}.
  */
 export class BridgeFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -59,10 +58,24 @@ export class BridgeFunction extends Construct {
       }),
     );
 
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
-      depsLockFilePath: props.depsLockFilePath,
+    this.fn = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(dirname(props.entry), {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Bundled here by the local esbuild (infra/bundle.ts); no Docker involved.
+          image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+          // Part of the bundling cache key: without it both functions, sharing a source folder,
+          // would get the first one's bundle.
+          command: ['bundle', basename(props.entry)],
+          local: {
+            tryBundle(outputDir: string) {
+              bundleLambda(props.entry, outputDir);
+              return true;
+            },
+          },
+        },
+      }),
+      handler: 'index.handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -82,22 +95,6 @@ export class BridgeFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        // Prefer the ESM build of dependencies that ship both.
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle everything, the SDK v3 clients included: the deployed code runs the versions
-        // the tests ran, whatever SDK the Lambda runtime happens to ship this month.
-        bundleAwsSDK: true,
-        externalModules: [],
       },
     });
 

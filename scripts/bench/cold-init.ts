@@ -13,7 +13,7 @@ export interface ColdInitResult {
   /** Import time over the empty module, SDK external (as the runtime provides it). */
   receiveMs: number;
   retryMs: number;
-  /** For information: the same with the AWS SDK bundled in (how infra/ deploys them today). */
+  /** For information: one file with the AWS SDK inside (what NodejsFunction would build). */
   receiveWithSdkMs: number;
   retryWithSdkMs: number;
   /** Resident memory right after the import, MiB. */

@@ -1,0 +1,42 @@
+/**
+ * How a Lambda entry is bundled, shared by the CDK stack and the benchmarks so that what is
+ * measured is what is deployed.
+ *
+ * esbuild with code splitting: the entry file holds what every invocation needs; what the code
+ * loads with `await import()` (the SQS client, Secrets Manager, Powertools Idempotency and the
+ * DynamoDB client) lands in separate chunks that Node reads on first use, not at cold start.
+ * The AWS SDK v3 clients are bundled, so the deployed code runs the versions the tests ran,
+ * whatever SDK the Lambda runtime ships this month. A single-file bundle (NodejsFunction) cannot
+ * do both: a lazily imported module's SDK imports would be hoisted into the cold start.
+ */
+import { type BuildOptions, buildSync } from 'esbuild';
+
+/** CommonJS dependencies bundled into ESM still call require() for Node built-ins. */
+const BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+export function lambdaBuildOptions(entry: string, outdir: string, target = 'node22'): BuildOptions {
+  return {
+    entryPoints: { index: entry },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    // Prefer the ESM build of dependencies that ship both.
+    mainFields: ['module', 'main'],
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    banner: { js: BANNER },
+    legalComments: 'none',
+    logLevel: 'warning',
+  };
+}
+
+/** Bundles `entry` into `outdir/index.mjs` (+ chunks); the Lambda handler is `index.handler`. */
+export function bundleLambda(entry: string, outdir: string): void {
+  buildSync(lambdaBuildOptions(entry, outdir));
+}

@@ -1,0 +1,101 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleLambda } from '../../infra/bundle';
+import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
+import { type LocalQueues, queueDepth, setUpQueues } from '../../infra/local/queues';
+import { signedCloseEvent, sqsEvent, TEST_WEBHOOK_SECRET } from '../helpers/events';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+// The artifacts `cdk deploy` uploads, built by the same function, run against the sandbox and a
+// real SQS server: the code-split chunks resolve, and the lazily loaded SQS client works.
+describe('the deployed bundles', () => {
+  let dir: string;
+  let sandbox: EsetSandbox;
+  let queues: LocalQueues;
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bridge-bundle-'));
+    bundleLambda(join(ROOT, 'functions/receive.ts'), join(dir, 'receive'));
+    bundleLambda(join(ROOT, 'functions/retry.ts'), join(dir, 'retry'));
+    sandbox = await createEsetSandbox({ username: 'u', password: 'p' });
+    queues = await setUpQueues({ prefix: 'bundle' });
+    for (const [k, v] of Object.entries({
+      ESET_API_URL: sandbox.url,
+      ESET_AUTH_URL: sandbox.url,
+      ESET_USERNAME: 'u',
+      ESET_PASSWORD: 'p',
+      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      RETRY_QUEUE_URL: queues.retryQueueUrl,
+      DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
+      AWS_ENDPOINT_URL_SQS: queues.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      RETRY_BASE_SECONDS: '0',
+      RETRY_MAX_DELAY_SECONDS: '0',
+    })) {
+      // Set for the whole file (vi.stubEnv is undone before each test): the entries read it on import.
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+  });
+
+  afterAll(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await sandbox?.close();
+    await queues?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('splits what only some requests need into chunks', async () => {
+    expect(await readdir(join(dir, 'receive'))).toEqual(expect.arrayContaining(['index.mjs', 'chunks']));
+    expect((await readdir(join(dir, 'receive/chunks'))).length).toBeGreaterThan(3);
+  });
+
+  it('receive: closes an incident, and queues one ESET refuses for now', async () => {
+    const { handler } = (await import(pathToFileURL(join(dir, 'receive/index.mjs')).href)) as {
+      handler: (e: APIGatewayProxyEventV2) => Promise<{ statusCode: number; body: string }>;
+    };
+    sandbox.addIncident('11111111-2222-4333-8444-555555555555');
+    sandbox.addIncident('11111111-2222-4333-8444-666666666666');
+    sandbox.script('11111111-2222-4333-8444-666666666666', [{ kind: 'status', status: 503 }]);
+    expect((await handler(signedCloseEvent('11111111-2222-4333-8444-555555555555'))).statusCode).toBe(200);
+    expect((await handler(signedCloseEvent('11111111-2222-4333-8444-666666666666'))).statusCode).toBe(202);
+    expect((await queueDepth(queues.sqs, queues.retryQueueUrl)).visible).toBe(1);
+  });
+
+  it('retry: closes a queued incident', async () => {
+    const { handler } = (await import(pathToFileURL(join(dir, 'retry/index.mjs')).href)) as {
+      handler: (e: SQSEvent) => Promise<SQSBatchResponse>;
+    };
+    const message = {
+      v: 1,
+      request: {
+        incidentUuid: '11111111-2222-4333-8444-777777777777',
+        closureReason: 'INCIDENT_RESOLVE_REASON_SUSPICIOUS',
+        comment: 'from the bundle',
+      },
+      phase: 'close',
+      attempt: 2,
+      firstSeen: new Date().toISOString(),
+      correlationId: 'bundle-test',
+    };
+    sandbox.addIncident(message.request.incidentUuid);
+    expect(await handler(sqsEvent([JSON.stringify(message), 'not a retry message']))).toEqual({
+      batchItemFailures: [],
+    });
+    expect(sandbox.state().incidents[message.request.incidentUuid]).toMatchObject({
+      status: 'INCIDENT_STATUS_CLOSED',
+    });
+    expect((await queueDepth(queues.sqs, queues.deadLetterQueueUrl)).visible).toBe(1);
+  });
+});
