@@ -40,3 +40,10 @@ export function lambdaBuildOptions(entry: string, outdir: string, target = 'node
 export function bundleLambda(entry: string, outdir: string): void {
   buildSync(lambdaBuildOptions(entry, outdir));
 }
+
+/**
+ * Node options of both functions. Source maps make stack traces readable; a 4 MB semi-space
+ * keeps the young generation (and so the resident memory of a busy retry worker) small, at the
+ * cost of more frequent, cheap scavenges (measured in `npm run bench`: same drain rate).
+ */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=4';

@@ -8,7 +8,7 @@ import {
   METRICS_NAMESPACE as METRIC_NAMESPACE,
   SERVICE_NAME,
 } from '../../functions/observability/metric-names';
-import { bundleLambda } from '../bundle';
+import { bundleLambda, LAMBDA_NODE_OPTIONS } from '../bundle';
 
 export interface BridgeFunctionProps {
   /** Absolute path of the handler file (exports `handler`). */
@@ -93,7 +93,7 @@ export class BridgeFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         ...props.environment,
       },
     });

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { RetryMessage } from '../../functions/retry-queue/message';
+import { LAMBDA_NODE_OPTIONS } from '../../infra/bundle';
 import { createEsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues } from '../../infra/local/queues';
 import { SqsEventSource } from '../../infra/local/sqs-event-source';
@@ -120,6 +121,8 @@ export async function measureDrain(
     const worker = spawn(process.execPath, [b.drainWorker], {
       env: lambdaEnv({
         BENCH_ENTRY: b.retry.file,
+        // As deployed (infra/bundle.ts).
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         ESET_API_URL: sandbox.url,
         ESET_AUTH_URL: sandbox.url,
         ESET_USERNAME: USER,

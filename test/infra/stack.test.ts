@@ -231,7 +231,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=4',
       };
       expect(env(ids.receiveFn)).toEqual({
         ...common,
