@@ -68,7 +68,7 @@ async function bundle(
 
 /**
  * The entry as `cdk deploy` ships it (infra/bundle.ts: code splitting, SDK inside the chunks),
- * targeting this machine's Node. `bytes` is the entry file: what a cold start reads.
+ * targeting this machine's Node. `bytes`: the entry and the chunks it imports statically.
  */
 async function deployedBundle(entry: string, outdir: string): Promise<Bundle> {
   const result = await build({
@@ -76,15 +76,33 @@ async function deployedBundle(entry: string, outdir: string): Promise<Bundle> {
     metafile: true,
     logLevel: 'silent',
   });
-  const [, output] = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint) as [
+  // What a cold start reads: the entry file and every chunk it imports statically (dynamic
+  // import targets are entry points of the metafile too, so match the Lambda entry itself).
+  const outputs = result.metafile.outputs;
+  const [entryPath] = Object.entries(outputs).find(([, o]) => o.entryPoint === entry) as [
     string,
     Metafile['outputs'][string],
   ];
-  const topInputs = Object.entries(output.inputs)
-    .map(([path, i]) => ({ path, bytes: i.bytesInOutput }))
+  const loaded = new Set<string>();
+  const visit = (path: string) => {
+    if (loaded.has(path) || !outputs[path]) return;
+    loaded.add(path);
+    for (const i of outputs[path].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(entryPath);
+  const inputs = new Map<string, number>();
+  let bytes = 0;
+  for (const path of loaded) {
+    const o = outputs[path] as Metafile['outputs'][string];
+    bytes += o.bytes;
+    for (const [input, i] of Object.entries(o.inputs))
+      inputs.set(input, (inputs.get(input) ?? 0) + i.bytesInOutput);
+  }
+  const topInputs = [...inputs]
+    .map(([path, b]) => ({ path, bytes: b }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, 12);
-  return { file: join(outdir, 'index.mjs'), bytes: output.bytes, topInputs };
+  return { file: join(outdir, 'index.mjs'), bytes, topInputs };
 }
 
 const stubSdk: Plugin = {
