@@ -402,7 +402,21 @@ export function formatOutcome(o: OutcomeEvent): string {
 }
 
 /** What `npm start` prints after `ready `: where everything is, and what to try. */
-export function readyInfo(rt: Runtime): Record<string, unknown> {
+/** The `ready {json}` line: what scripts, tests and the chaos tool read to find the bridge. */
+export interface ReadyInfo {
+  webhookUrl: string;
+  sqsEndpoint: string;
+  retryQueueUrl: string;
+  deadLetterQueueUrl: string;
+  esetApiUrl: string;
+  esetAuthUrl: string;
+  eset: 'sandbox' | 'external';
+  timing: Runtime['timing'];
+  webhookSecret: { source: string; value?: string; hint?: string };
+  incidents: string[];
+}
+
+export function readyInfo(rt: Runtime): ReadyInfo {
   return {
     webhookUrl: rt.webhookUrl,
     sqsEndpoint: rt.sqsEndpoint,

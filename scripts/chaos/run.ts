@@ -13,6 +13,7 @@ import { startLocalIdempotencyStore } from '../../functions/idempotency/local-st
 import { sign } from '../../functions/webhook/standard-webhooks';
 import { createEsetSandbox, type FaultMix } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues, startSqsServer } from '../../infra/local/queues';
+import type { ReadyInfo } from '../../infra/local/runtime';
 
 const START = fileURLToPath(new URL('../../infra/local/start.ts', import.meta.url));
 const SECRET = 'whsec_Y2hhb3MtcnVuLXNpZ25pbmctc2VjcmV0';
@@ -107,7 +108,7 @@ async function startBridge(env: Record<string, string>): Promise<Bridge> {
   });
   const line = await ready;
   proc.stdout?.resume();
-  const info = JSON.parse(line.slice('ready '.length)) as { webhookUrl: string };
+  const info = JSON.parse(line.slice('ready '.length)) as ReadyInfo;
   return { proc, webhookUrl: info.webhookUrl };
 }
 

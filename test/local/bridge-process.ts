@@ -6,23 +6,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { ReadyInfo } from '../../infra/local/runtime';
 import { signedHeaders } from '../helpers/events';
 
 export const START = fileURLToPath(new URL('../../infra/local/start.ts', import.meta.url));
 export const SEND = fileURLToPath(new URL('../../infra/local/send.ts', import.meta.url));
 export const DEMO = fileURLToPath(new URL('../../infra/local/demo.ts', import.meta.url));
 
-export interface ReadyInfo {
-  webhookUrl: string;
-  sqsEndpoint: string;
-  retryQueueUrl: string;
-  deadLetterQueueUrl: string;
-  esetApiUrl: string;
-  esetAuthUrl: string;
-  eset: 'sandbox' | 'external';
-  webhookSecret: { source: string; value?: string };
-  incidents: string[];
-}
+export type { ReadyInfo } from '../../infra/local/runtime';
 
 /** Variables of the parent that would change what the child does; the tests set their own. */
 const INHERITED_CONFIG =
