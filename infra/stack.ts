@@ -34,7 +34,7 @@ const RETRY_BATCH_SIZE = 5;
 const IDEMPOTENCY_TTL_SECONDS = 7200;
 
 /**
- * Ticket resolved -> webhook -> ESET incident closed. See DESIGN.md ("Deployed") and
+ * Ticket resolved -> webhook -> ESET incident closed. See README.md ("Deploy") and
  * README.md (Operate). Settings come from CDK context (infra/constructs/settings.ts).
  */
 export class EsetCloseBridgeStack extends Stack {

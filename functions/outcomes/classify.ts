@@ -3,7 +3,7 @@ import { retryAfterMs } from '../eset/client';
 
 /**
  * The outcome of one ESET call: the single source of truth for both Lambdas
- * (DESIGN.md, "Outcomes of one ESET call").
+ * (README.md, "Outcomes and HTTP answers").
  * - closed: the incident is closed (by this close, or it already was).
  * - pending: ESET cached the query (202); re-send it with `response-id`.
  * - retry: nothing was done at ESET; send again after a backoff.

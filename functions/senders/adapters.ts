@@ -11,7 +11,7 @@ import {
 import { type FieldPath, parseFieldPath, scalarText, tagsAt, textAt, valueAt } from './field-path';
 
 /**
- * Adapters turn what a ticketing system sends into the canonical close request (DESIGN.md,
+ * Adapters turn what a ticketing system sends into the canonical close request (README.md,
  * "Webhook request"). One generic engine, driven by settings: where the ESET incident id lives,
  * where the resolution and the final comment are, and when a payload is a "resolved" event at
  * all. Each system has documented defaults (below); SENDERS_CONFIG overrides them per route.

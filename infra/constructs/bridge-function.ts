@@ -103,7 +103,7 @@ export class BridgeFunction extends Construct {
     Validations.of(this.fn.node.defaultChild as lambda.CfnFunction).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Node.js 22 is the runtime this project is built and tested for (DESIGN.md) and is in AWS ' +
+        'Node.js 22 is the runtime this project is built and tested for (README.md) and is in AWS ' +
         'standard support; moving to a newer Node.js runtime is a deliberate, tested upgrade.',
     });
     if (props.tracing) {

@@ -7,7 +7,7 @@ export const ESET_REGIONS = ['eu', 'de', 'us', 'ca', 'jpn'] as const;
 export type EsetRegion = (typeof ESET_REGIONS)[number];
 
 /**
- * ESET Connect allows 10 requests per second per API user (DESIGN.md, configuration table:
+ * ESET Connect allows 10 requests per second per API user (README.md, configuration table:
  * `ESET_MAX_RPS`). The retry Lambda gets at most
  * this much of it; the rest is the receive path's share, because webhooks are answered live
  * while retries can wait.

@@ -67,7 +67,7 @@ export const LOCAL_TIMING_DEFAULTS = {
 type Env = Record<string, string | undefined>;
 
 export interface RuntimeOptions {
-  /** The configuration table's variables (DESIGN.md); defaults to process.env. */
+  /** The configuration table's variables (README.md); defaults to process.env. */
   env?: Env;
   /** Webhook server port; 0 picks a free one. Default 3000. */
   port?: number;

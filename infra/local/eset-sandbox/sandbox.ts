@@ -2,7 +2,7 @@
  * A local, fault-injectable stand-in for ESET Connect (token endpoint + incident management).
  * It keeps the documented rules (form-encoded token requests, Bearer auth, `:close`, the 202 /
  * `response-id` cache, per-credential rate limit) so the bridge can be exercised end to end
- * without an ESET tenant. See /work/shared/reference/ESET-CONNECT.md for the rules it mirrors.
+ * without an ESET tenant. It mirrors the rules of ESET Connect's documentation (authentication, 202 + response-id, rate limits, errors).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
