@@ -403,13 +403,11 @@ export function formatOutcome(o: OutcomeEvent): string {
 
 /** What `npm start` prints after `ready `: where everything is, and what to try. */
 /** The `ready {json}` line: what scripts, tests and the chaos tool read to find the bridge. */
-export interface ReadyInfo {
-  webhookUrl: string;
-  sqsEndpoint: string;
-  retryQueueUrl: string;
-  deadLetterQueueUrl: string;
-  esetApiUrl: string;
-  esetAuthUrl: string;
+export interface ReadyInfo
+  extends Pick<
+    Runtime,
+    'webhookUrl' | 'sqsEndpoint' | 'retryQueueUrl' | 'deadLetterQueueUrl' | 'esetApiUrl' | 'esetAuthUrl'
+  > {
   eset: 'sandbox' | 'external';
   timing: Runtime['timing'];
   webhookSecret: { source: string; value?: string; hint?: string };

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadSandboxCliConfig } from '../../infra/local/eset-sandbox/cli-config';
+import { type ChildRun, runTs } from '../local/bridge-process';
 
 const CLI = fileURLToPath(new URL('../../infra/local/eset-sandbox/cli.ts', import.meta.url));
 
@@ -49,25 +50,10 @@ describe('sandbox CLI', () => {
     child = undefined;
   });
 
-  function run(env: Record<string, string>): { proc: ChildProcess; lines: string[]; stderr: () => string } {
-    const proc = spawn(process.execPath, ['--import', 'tsx', CLI], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    const lines: string[] = [];
-    let buffer = '';
-    let errors = '';
-    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      const parts = buffer.split('\n');
-      buffer = parts.pop() ?? '';
-      lines.push(...parts);
-    });
-    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      errors += chunk;
-    });
-    return { proc, lines, stderr: () => errors };
+  function run(env: Record<string, string>): ChildRun {
+    const started = runTs(CLI, [], env);
+    child = started.proc;
+    return started;
   }
 
   it('prints ready with seeded incidents, logs each call and exits cleanly on SIGTERM', async () => {
