@@ -1,21 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../functions/errors/errors';
 import { buildRouteTable, parseSendersConfig, type SendersConfig } from '../../functions/senders/routes';
+import { fixtureText, SENDERS_CONFIG } from './sender-events';
 
-const fixture = (name: string): unknown =>
-  JSON.parse(readFileSync(new URL(`../fixtures/senders/${name}.json`, import.meta.url), 'utf8'));
+const fixture = (name: string): unknown => JSON.parse(fixtureText(name));
 
 /** The routes a typical deployment configures: Jira's ESET field is a custom field. */
-const CONFIG: SendersConfig = {
-  routes: {
-    '/jira': { incident: [{ field: 'issue.fields.customfield_10050' }] },
-    '/servicenow': {},
-    '/zendesk': {},
-    '/freshservice': {},
-    '/thehive': {},
-  },
-};
+const CONFIG: SendersConfig = SENDERS_CONFIG;
 const table = buildRouteTable(CONFIG);
 const adapt = (path: string, name: string) => {
   const route = table.find(path);
