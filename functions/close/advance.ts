@@ -2,7 +2,7 @@ import type { EsetClient } from '../eset/client';
 import { answerLabel, classifyClose, classifyRead, type Outcome } from '../outcomes/classify';
 import type { Clock } from '../pacing/rate-limiter';
 import { backoffSeconds, resendDelaySeconds, SQS_MAX_DELAY_SECONDS } from '../retry-queue/backoff';
-import type { RetryMessage } from '../retry-queue/message';
+import { atPhase, type RetryMessage } from '../retry-queue/message';
 import type { CloseRequest } from '../webhook/close-request';
 
 /** What to do with a piece of work after one step at ESET. */
@@ -151,11 +151,7 @@ async function readThenClose(
     case 'state': {
       if (read.closed) return { kind: 'closed', how: 'already-closed', work: w };
       if (refusal) return { kind: 'rejected', status: refusal.status, reason: refusal.reason, work: w };
-      const again = { ...w, phase: 'close' as const, attempt: w.attempt + 1 };
-      delete again.responseId;
-      delete again.pendingSince;
-      delete again.resends;
-      delete again.notBefore;
+      const again = atPhase({ ...w, attempt: w.attempt + 1 }, 'close');
       const closeAnswer = await deps.eset.close(again.request, deadline);
       const stamped = stamp(
         again,
@@ -198,8 +194,7 @@ function pendingOrVerify(deps: AdvanceDeps, work: RetryMessage, now: number): De
 }
 
 function toVerify(work: RetryMessage, notBeforeMs: number): RetryMessage {
-  const { responseId: _r, pendingSince: _p, resends: _s, ...rest } = work;
-  return { ...rest, phase: 'verify', notBefore: new Date(notBeforeMs).toISOString() };
+  return atPhase(work, 'verify', { notBefore: new Date(notBeforeMs).toISOString() });
 }
 
 function stamp(work: RetryMessage, lastStatus: string, requestId: string | undefined): RetryMessage {

@@ -5,7 +5,7 @@ import type { Config } from '../config/config';
 import { describeError } from '../errors/errors';
 import { MetricName } from '../observability/metric-names';
 import type { Observability } from '../observability/observability';
-import { parseRetryMessage, type RetryMessage } from '../retry-queue/message';
+import { atPhase, parseRetryMessage, type RetryMessage } from '../retry-queue/message';
 import type { RetryQueue } from '../retry-queue/queue';
 
 export interface RetryDeps extends AdvanceDeps, Observability {
@@ -119,10 +119,9 @@ async function processRecord(deps: RetryDeps, record: SQSRecord): Promise<void> 
  */
 function redriven(work: RetryMessage, now: number): RetryMessage {
   if (!work.deadLettered) return work;
-  const { deadLettered: _d, responseId: _r, pendingSince: _p, resends: _s, notBefore: _n, ...rest } = work;
+  const { deadLettered: _d, ...rest } = work;
   return {
-    ...rest,
-    phase: 'verify',
+    ...atPhase(rest, 'verify'),
     budgetStart: new Date(now).toISOString(),
     redrives: (work.redrives ?? 0) + 1,
   };

@@ -61,3 +61,16 @@ export function parseRetryMessage(
   }
   return { ok: true, message: m as RetryMessage };
 }
+
+/**
+ * The work moved to another phase: the fields that only describe the phase it leaves (a 202's
+ * `responseId`, `pendingSince`, `resends`; a verify's `notBefore`) are dropped, `next` is added.
+ */
+export function atPhase(
+  work: RetryMessage,
+  phase: RetryMessage['phase'],
+  next: Partial<Pick<RetryMessage, 'responseId' | 'pendingSince' | 'resends' | 'notBefore'>> = {},
+): RetryMessage {
+  const { responseId: _r, pendingSince: _p, resends: _s, notBefore: _n, ...rest } = work;
+  return { ...rest, phase, ...next };
+}
