@@ -32,6 +32,29 @@ function statusReason(status: number, reason: string | undefined): string {
   return reason ? `ESET answered ${status}: ${reason}` : `ESET answered ${status}`;
 }
 
+type Response = Extract<EsetAnswer, { kind: 'response' }>;
+
+/**
+ * The statuses that mean "nothing was done, ask again later", whatever the call: a token ESET
+ * refused even after a refresh, throttling, and server errors (with Retry-After when given);
+ * for a read, also an (undocumented) 202.
+ */
+function retryLater(
+  answer: Response,
+  reason: string,
+  now: number,
+  accepted202 = false,
+): Extract<Outcome, { kind: 'retry' }> | undefined {
+  if (answer.status === 401) {
+    return { kind: 'retry', reason: 'ESET refused the token twice (401)', authFailure: true };
+  }
+  const again =
+    RETRYABLE.has(answer.status) || answer.status >= 500 || (accepted202 && answer.status === 202);
+  if (!again) return undefined;
+  const wait = retryAfterMs(answer.retryAfter, now);
+  return { kind: 'retry', reason, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
+}
+
 /** Classifies the answer to a close (or its `response-id` re-send). */
 export function classifyClose(answer: EsetAnswer, call: Exclude<Call, 'read'>, now: number): Outcome {
   if (answer.kind === 'not-sent') {
@@ -49,19 +72,14 @@ export function classifyClose(answer: EsetAnswer, call: Exclude<Call, 'read'>, n
   }
   if (status >= 200 && status < 300)
     return { kind: 'closed', how: call === 'resend' ? 'retrieved' : 'closed' };
-  if (status === 401)
-    return { kind: 'retry', reason: 'ESET refused the token twice (401)', authFailure: true };
-  if (RETRYABLE.has(status)) {
-    const wait = retryAfterMs(answer.retryAfter, now);
-    return { kind: 'retry', reason, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
-  }
+  const later = retryLater(answer, reason, now);
+  if (later) return later;
   if (call === 'resend' && (status === 404 || status === 400)) {
     // 404: the cached answer is gone (retrieved or expired); 400: the re-send was not taken as identical.
     // Either way the close may have been applied: read before closing again.
     return { kind: 'unknown', reason: `${reason} on a response-id re-send`, settle: false };
   }
   if (status === 400) return { kind: 'unknown', reason, settle: false }; // maybe "already closed": read to tell
-  if (status >= 500) return { kind: 'retry', reason };
   return { kind: 'rejected', status, reason };
 }
 
@@ -81,13 +99,10 @@ export function classifyRead(answer: EsetAnswer, now: number): ReadOutcome {
       return { kind: 'retry', reason: 'ESET answered 200 to a read without an incident status' };
     return { kind: 'state', closed: incidentStatus === 'INCIDENT_STATUS_CLOSED', status: incidentStatus };
   }
-  if (status === 401)
-    return { kind: 'retry', reason: 'ESET refused the token twice (401)', authFailure: true };
   const reason = statusReason(status, answer.reason);
-  if (RETRYABLE.has(status) || status >= 500 || status === 202) {
-    const wait = retryAfterMs(answer.retryAfter, now);
-    return { kind: 'retry', reason, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
-  }
+  // A 202 to a read is undocumented: nothing to read yet, so ask again.
+  const later = retryLater(answer, reason, now, true);
+  if (later) return later;
   return { kind: 'rejected', status, reason };
 }
 
