@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkWebhookCase, FuzzStats, trackUnhandledRejections } from './properties';
+import { checkRetryBatch, checkWebhookCase, FuzzStats, trackUnhandledRejections } from './properties';
+import { retryBatchArb } from './retry-cases';
 import { type FuzzRig, startFuzzRig } from './rig';
 import { webhookCaseArb } from './webhook-cases';
 
@@ -38,5 +39,30 @@ describe('the webhook boundary under fuzzing', () => {
     const outcomes = Object.keys(stats.byOutcome);
     expect(outcomes.some((o) => o.startsWith('valid->'))).toBe(true);
     expect(outcomes.some((o) => o.startsWith('invalid->'))).toBe(true);
+  });
+});
+
+describe('the retry-message boundary under fuzzing', () => {
+  it('dead-letters every invalid message untouched, never at ESET, never deleted silently, and never throws', async () => {
+    // Prepare
+    const stats = new FuzzStats();
+    const rejections = trackUnhandledRejections();
+
+    // Act
+    try {
+      await fc.assert(
+        fc.asyncProperty(retryBatchArb(rig.knownIncidents), (batch) =>
+          checkRetryBatch(rig, batch, { stats }),
+        ),
+        { numRuns: RUNS },
+      );
+    } finally {
+      rejections.stop();
+    }
+
+    // Assess
+    expect(rejections.seen).toEqual([]);
+    expect(stats.byOutcome['invalid->dead-lettered']).toBeGreaterThan(0);
+    expect(Object.keys(stats.byOutcome).some((o) => o.startsWith('valid->'))).toBe(true);
   });
 });
