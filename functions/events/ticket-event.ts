@@ -1,0 +1,136 @@
+import * as z from 'zod/mini';
+import {
+  type ClosureReason,
+  type FieldProblem,
+  INCIDENT_UUID,
+  MAX_COMMENT_LENGTH,
+  toClosureReason,
+} from '../webhook/close-request';
+
+/**
+ * What a ticket asks of its ESET incident: the bridge's one input, whatever the sender. The
+ * canonical route takes it as the body; every sender adapter maps its system's payload to it.
+ * - `close` (the default): close with `closureReason` and `comment` as ESET's final comment.
+ * - `reopen`: reopen; `comment`, when given, becomes ESET's reopen comment.
+ * - `comment`: add `comment` to the incident.
+ * `occurredAt` is when the event happened in the ticketing system: the latest event wins.
+ */
+export const TICKET_ACTIONS = ['close', 'reopen', 'comment'] as const;
+export type TicketAction = (typeof TICKET_ACTIONS)[number];
+
+export interface TicketEvent {
+  action: TicketAction;
+  incidentUuid: string;
+  /** `close` only; ESET's enum (UNSPECIFIED when the sender gave none). */
+  closureReason?: ClosureReason;
+  /** Required for `close` and `comment`, optional for `reopen`. */
+  comment?: string;
+  ticketId?: string;
+  /** RFC 3339, normalised to UTC (`toISOString`). */
+  occurredAt?: string;
+  /**
+   * The sender's own id of this ticket event (a Jira comment id, a ServiceNow sys_id...), set by
+   * adapters: two events with the same text are still two events when their ids differ.
+   */
+  eventId?: string;
+}
+
+const reason = z.pipe(
+  z.string({ error: 'must be a string' }),
+  z.transform((value, ctx) => {
+    const r = toClosureReason(value);
+    if (!r) {
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message:
+          'must be one of TRUE_POSITIVE, FALSE_POSITIVE, SUSPICIOUS, UNSPECIFIED (or the full ESET enum)',
+      });
+      return z.NEVER;
+    }
+    return r;
+  }),
+);
+
+const text = z.string({ error: 'must be a string' }).check(
+  z.refine((s) => s.trim().length > 0, { error: 'must not be empty' }),
+  z.maxLength(MAX_COMMENT_LENGTH, { error: `must be at most ${MAX_COMMENT_LENGTH} characters` }),
+);
+
+/** The canonical webhook body (README.md, "What it does with each request"). */
+export const TicketEventBody = z.object({
+  action: z._default(
+    z.enum(TICKET_ACTIONS, { error: `must be one of ${TICKET_ACTIONS.join(', ')}` }),
+    'close',
+  ),
+  incidentUuid: z
+    .string({ error: 'must be a string' })
+    .check(z.regex(INCIDENT_UUID, { error: 'must be a UUID (8-4-4-4-12 hex digits)' })),
+  closureReason: z.optional(reason),
+  comment: z.optional(text),
+  ticketId: z.optional(
+    z
+      .string({ error: 'must be a string' })
+      .check(z.maxLength(256, { error: 'must be at most 256 characters' })),
+  ),
+  occurredAt: z.optional(
+    z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time, e.g. 2026-12-01T12:00:00Z' }),
+  ),
+});
+
+/**
+ * Validates a parsed JSON value as a ticket event; returns it or every failing field path. The
+ * rules that depend on the action: `comment` is required for `close` and `comment`;
+ * `closureReason` belongs to `close` alone.
+ */
+export function parseTicketEvent(
+  value: unknown,
+): { ok: true; event: TicketEvent } | { ok: false; problems: FieldProblem[] } {
+  const result = z.safeParse(TicketEventBody, value);
+  if (!result.success) {
+    return {
+      ok: false,
+      problems: result.error.issues.map((i) => {
+        const path = i.path.length > 0 ? i.path.map(String).join('.') : '(body)';
+        if (i.code !== 'invalid_type') return { path, message: i.message };
+        if (i.path.length === 0) return { path, message: 'must be a JSON object' };
+        const present = valueAt(value, i.path) !== undefined;
+        return { path, message: present ? `must be a ${i.expected}` : 'is required' };
+      }),
+    };
+  }
+  const { action, incidentUuid, closureReason, comment, ticketId, occurredAt } = result.data;
+  const problems: FieldProblem[] = [];
+  if ((action === 'close' || action === 'comment') && comment === undefined) {
+    problems.push({ path: 'comment', message: `is required for action ${action}` });
+  }
+  if (closureReason !== undefined && action !== 'close') {
+    problems.push({ path: 'closureReason', message: 'is only allowed with action close' });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    event: {
+      action,
+      incidentUuid: incidentUuid.toLowerCase(),
+      ...(action === 'close'
+        ? {
+            closureReason:
+              (closureReason as ClosureReason | undefined) ?? 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
+          }
+        : {}),
+      ...(comment !== undefined ? { comment } : {}),
+      ...(ticketId ? { ticketId } : {}),
+      ...(occurredAt ? { occurredAt: new Date(occurredAt).toISOString() } : {}),
+    },
+  };
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = value;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
