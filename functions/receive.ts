@@ -2,9 +2,7 @@
 import { createBridge } from './bridge';
 import { loadConfig } from './config/config';
 import { makeReceiveHandler } from './handlers/receive-handler';
-import { idempotencyOverrides } from './idempotency/dynamodb-guard';
 
-const config = loadConfig(process.env, { webhookSecret: true, retryQueue: true });
-const bridge = createBridge(config, idempotencyOverrides(config));
+const config = loadConfig(process.env, { webhookSecret: true, retryQueue: true, stateTable: true });
 
-export const handler = makeReceiveHandler(bridge.receive);
+export const handler = makeReceiveHandler(createBridge(config).receive);

@@ -3,6 +3,6 @@ import { createBridge } from './bridge';
 import { loadConfig } from './config/config';
 import { makeRetryHandler } from './handlers/retry-handler';
 
-const bridge = createBridge(loadConfig(process.env, { retryQueue: true, deadLetterQueue: true }));
+const config = loadConfig(process.env, { retryQueue: true, deadLetterQueue: true, stateTable: true });
 
-export const handler = makeRetryHandler(bridge.retry);
+export const handler = makeRetryHandler(createBridge(config).retry);

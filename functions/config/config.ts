@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
 import { ConfigError } from '../errors/errors';
 import { ESET_REGIONS, type EsetRegion } from '../eset/regions';
-import type { IdempotencySettings } from '../idempotency/guard';
 import {
   buildRouteTable,
   parseRouteSecrets,
@@ -49,26 +48,35 @@ const EnvSchema = z.object({
   WEBHOOK_SECRET_ARN: nonEmpty('WEBHOOK_SECRET_ARN'),
   RETRY_QUEUE_URL: nonEmpty('RETRY_QUEUE_URL'),
   DEAD_LETTER_QUEUE_URL: nonEmpty('DEAD_LETTER_QUEUE_URL'),
+  // The receive Lambda's budget for all its ESET work: under the senders' own timeouts (~10 s).
   ESET_TIMEOUT_MS: intFrom('ESET_TIMEOUT_MS', 8000, 10, 900_000),
+  // One retry-path call's wait: ESET answers 202 + response-id only after 30 s (older pages: 50 s).
+  RETRY_ESET_TIMEOUT_MS: intFrom('RETRY_ESET_TIMEOUT_MS', 55_000, 10, 900_000),
   ESET_MAX_RPS: intFrom('ESET_MAX_RPS', 5, 1, 10),
   RETRY_BASE_SECONDS: intFrom('RETRY_BASE_SECONDS', 5, 0, 900),
   RETRY_MAX_DELAY_SECONDS: intFrom('RETRY_MAX_DELAY_SECONDS', 900, 0, 900),
   RETRY_MAX_AGE_SECONDS: intFrom('RETRY_MAX_AGE_SECONDS', 86_400, 1, 1_209_600),
-  ESET_SETTLE_SECONDS: intFrom('ESET_SETTLE_SECONDS', 150, 0, 900),
+  // ESET gives up on a request after 120 s (180 s on its error-code page): read only after that.
+  ESET_SETTLE_SECONDS: intFrom('ESET_SETTLE_SECONDS', 190, 0, 900),
   PENDING_RESEND_SECONDS: intFrom('PENDING_RESEND_SECONDS', 5, 0, 300),
   WEBHOOK_TOLERANCE_SECONDS: intFrom('WEBHOOK_TOLERANCE_SECONDS', 300, 1, 3600),
   MAX_BODY_BYTES: intFrom('MAX_BODY_BYTES', 65_536, 1024, 1_048_576),
   SENDERS_CONFIG: nonEmpty('SENDERS_CONFIG'),
-  IDEMPOTENCY_TABLE: z.optional(
+  STATE_TABLE: z.optional(
     z
       .string()
-      .check(
-        z.regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'IDEMPOTENCY_TABLE must be a DynamoDB table name' }),
-      ),
+      .check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'STATE_TABLE must be a DynamoDB table name' })),
   ),
-  // Long enough for the senders' retry schedules (Jira ~30 min, Freshdesk +60 min); see README.md, "Ticketing systems".
-  IDEMPOTENCY_TTL_SECONDS: intFrom('IDEMPOTENCY_TTL_SECONDS', 7200, 60, 604_800),
   AWS_ENDPOINT_URL_DYNAMODB: optionalUrl('AWS_ENDPOINT_URL_DYNAMODB'),
+  ESET_TENANT: z._default(
+    z
+      .string()
+      .check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'ESET_TENANT must be 1-64 letters, digits, . _ -' })),
+    'default',
+  ),
+  // The retry queue's own settings (the stack passes them): how long SQS can hold a message.
+  RETRY_QUEUE_VISIBILITY_SECONDS: intFrom('RETRY_QUEUE_VISIBILITY_SECONDS', 900, 1, 43_200),
+  RETRY_QUEUE_MAX_RECEIVES: intFrom('RETRY_QUEUE_MAX_RECEIVES', 5, 1, 1000),
 });
 
 const WHSEC = /^whsec_[A-Za-z0-9+/=]+$/;
@@ -88,6 +96,7 @@ export interface Config {
   retryQueueUrl?: string;
   deadLetterQueueUrl?: string;
   esetTimeoutMs: number;
+  retryEsetTimeoutMs: number;
   esetMaxRps: number;
   retryBaseSeconds: number;
   retryMaxDelaySeconds: number;
@@ -98,8 +107,11 @@ export interface Config {
   maxBodyBytes: number;
   /** Which adapter and authentication serve which path (SENDERS_CONFIG; canonical only when unset). */
   routes: RouteTable;
-  /** Duplicate-safe delivery; off when IDEMPOTENCY_TABLE is unset. */
-  idempotency?: IdempotencySettings;
+  /** The DynamoDB table of incident records (STATE_TABLE), and its endpoint when not AWS's own. */
+  stateTable?: { table: string; endpoint?: string };
+  tenant: string;
+  retryQueueVisibilitySeconds: number;
+  retryQueueMaxReceives: number;
 }
 
 /** What each Lambda needs beyond the common part; reported together with all other problems. */
@@ -107,6 +119,7 @@ export interface ConfigNeeds {
   webhookSecret?: boolean;
   retryQueue?: boolean;
   deadLetterQueue?: boolean;
+  stateTable?: boolean;
 }
 
 /**
@@ -173,6 +186,7 @@ export function loadConfig(
 
   if (needs.retryQueue && !e.RETRY_QUEUE_URL) problems.push('RETRY_QUEUE_URL is required');
   if (needs.deadLetterQueue && !e.DEAD_LETTER_QUEUE_URL) problems.push('DEAD_LETTER_QUEUE_URL is required');
+  if (needs.stateTable && !e.STATE_TABLE) problems.push('STATE_TABLE is required');
   if (e.RETRY_BASE_SECONDS > e.RETRY_MAX_DELAY_SECONDS) {
     problems.push('RETRY_BASE_SECONDS must not exceed RETRY_MAX_DELAY_SECONDS');
   }
@@ -190,6 +204,7 @@ export function loadConfig(
     ...(e.RETRY_QUEUE_URL ? { retryQueueUrl: e.RETRY_QUEUE_URL } : {}),
     ...(e.DEAD_LETTER_QUEUE_URL ? { deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL } : {}),
     esetTimeoutMs: e.ESET_TIMEOUT_MS,
+    retryEsetTimeoutMs: e.RETRY_ESET_TIMEOUT_MS,
     esetMaxRps: e.ESET_MAX_RPS,
     retryBaseSeconds: e.RETRY_BASE_SECONDS,
     retryMaxDelaySeconds: e.RETRY_MAX_DELAY_SECONDS,
@@ -199,15 +214,17 @@ export function loadConfig(
     webhookToleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     routes,
-    ...(e.IDEMPOTENCY_TABLE
+    ...(e.STATE_TABLE
       ? {
-          idempotency: {
-            table: e.IDEMPOTENCY_TABLE,
-            ttlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+          stateTable: {
+            table: e.STATE_TABLE,
             ...(e.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: e.AWS_ENDPOINT_URL_DYNAMODB } : {}),
           },
         }
       : {}),
+    tenant: e.ESET_TENANT,
+    retryQueueVisibilitySeconds: e.RETRY_QUEUE_VISIBILITY_SECONDS,
+    retryQueueMaxReceives: e.RETRY_QUEUE_MAX_RECEIVES,
   };
 }
 

@@ -1,8 +1,18 @@
+import { BridgeError } from '../errors/errors';
+import { TokenError } from '../eset/token-provider';
 import { parseRouteSecrets, type RouteSecrets } from '../senders/routes';
 import type { Credentials, SecretSource } from './config';
 
 /** Secrets are cached this long, then read again (so a rotated value is picked up). */
 const SECRET_MAX_AGE_SECONDS = 300;
+
+/** Secrets Manager could not be read: the sender retries (503), nothing is decided meanwhile. */
+export class SecretUnavailableError extends BridgeError {
+  override name = 'SecretUnavailableError';
+  constructor() {
+    super('A secret the bridge needs is unavailable; please retry later', { statusCode: 503, expose: true });
+  }
+}
 
 async function fetchSecret(arn: string): Promise<string> {
   // Loaded on first use: local runs and tests never need the Secrets Manager client.
@@ -12,14 +22,28 @@ async function fetchSecret(arn: string): Promise<string> {
   return value;
 }
 
-/** ESET API user: `{"username","password"}` from Secrets Manager, or the local variables. */
+/**
+ * ESET API user: `{"username","password"}` from Secrets Manager, or the local variables. Problems
+ * name what is wrong, never the value: a parser's message would quote the secret.
+ */
 export function credentialsResolver(source: SecretSource<Credentials>): () => Promise<Credentials> {
   if (source.kind === 'value') return () => Promise.resolve(source.value);
   return async () => {
-    const parsed: unknown = JSON.parse(await fetchSecret(source.arn));
+    let raw: string;
+    try {
+      raw = await fetchSecret(source.arn);
+    } catch {
+      throw new TokenError('the ESET credentials secret could not be read from Secrets Manager', false);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new TokenError('the ESET credentials secret is not JSON {"username","password"}', true);
+    }
     const { username, password } = (parsed ?? {}) as Partial<Credentials>;
     if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
-      throw new Error('ESET credentials secret must be JSON {"username","password"}');
+      throw new TokenError('the ESET credentials secret must be JSON {"username","password"}', true);
     }
     return { username, password };
   };
@@ -29,7 +53,8 @@ export function credentialsResolver(source: SecretSource<Credentials>): () => Pr
  * Webhook secrets per route (functions/senders/routes.ts, `RouteSecrets`): a plain `whsec_` value
  * (several separated by spaces: current first, then the previous one while senders move over) is
  * the canonical route's; a JSON object gives each route its own. From Secrets Manager (re-read
- * every few minutes, so a rotation is picked up) or the local variable.
+ * every few minutes, so a rotation is picked up) or the local variable. Secrets Manager down:
+ * SecretUnavailableError (503).
  */
 export function webhookSecretsResolver(source: SecretSource<string>): () => Promise<RouteSecrets> {
   if (source.kind === 'value') {
@@ -38,7 +63,12 @@ export function webhookSecretsResolver(source: SecretSource<string>): () => Prom
   }
   let last: { raw: string; parsed: RouteSecrets } | undefined;
   return async () => {
-    const raw = await fetchSecret(source.arn);
+    let raw: string;
+    try {
+      raw = await fetchSecret(source.arn);
+    } catch {
+      throw new SecretUnavailableError();
+    }
     if (last?.raw !== raw) last = { raw, parsed: parseRouteSecrets(raw) };
     return last.parsed;
   };

@@ -9,7 +9,11 @@ export type EsetAnswer =
       status: number;
       requestId?: string;
       responseId?: string;
+      /** ESET answered 202 with a `response-id` too long to store and re-send faithfully. */
+      responseIdUnusable?: boolean;
       retryAfter?: string;
+      /** A redirect's target (never followed), clipped. */
+      location?: string;
       /** A short, sanitised reason taken from the error body (JSON `message`/`error`, or text). */
       reason?: string;
       json?: unknown;
@@ -19,6 +23,14 @@ export type EsetAnswer =
   | { kind: 'lost'; reason: string; latencyMs: number };
 
 const MAX_REASON = 300;
+
+/**
+ * The longest header values the bridge keeps: what the retry message and the incident record
+ * allow. A longer `request-id` is clipped (it is only logged); a longer `response-id` cannot be
+ * re-sent faithfully, so the 202 carrying it counts as one without a usable `response-id`.
+ */
+export const MAX_REQUEST_ID = 256;
+export const MAX_RESPONSE_ID = 1024;
 
 /** Reads an error body of any shape (empty, JSON google.rpc.Status, other JSON, text). */
 export function parseBody(text: string, contentType: string | null): { reason?: string; json?: unknown } {
@@ -51,7 +63,18 @@ function reasonOf(json: unknown): string | undefined {
   return undefined;
 }
 
-function clip(s: string): string {
+/** One line, at most `max` characters. */
+export function clip(s: string, max = MAX_REASON): string {
   const oneLine = s.replace(/\s+/g, ' ');
-  return oneLine.length > MAX_REASON ? `${oneLine.slice(0, MAX_REASON)}…` : oneLine;
+  return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
+}
+
+/** `Retry-After` as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
 }

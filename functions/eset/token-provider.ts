@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
+import type { Clock } from '../clock/clock';
 import type { Credentials } from '../config/config';
-import type { Clock } from '../pacing/rate-limiter';
 
 const TokenAnswer = z.object({
   access_token: z.string().check(z.minLength(1)),

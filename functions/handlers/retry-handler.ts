@@ -1,145 +1,81 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type AdvanceDeps, advance } from '../close/advance';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../config/config';
 import { describeError } from '../errors/errors';
-import { MetricName } from '../observability/metric-names';
+import type { IncidentWorker } from '../incidents/worker';
 import type { Observability } from '../observability/observability';
-import { atPhase, parseRetryMessage, type RetryMessage } from '../retry-queue/message';
+import type { Recorder } from '../observability/outcomes';
+import { parseRetryMessage } from '../retry-queue/message';
 import type { RetryQueue } from '../retry-queue/queue';
 
-export interface RetryDeps extends AdvanceDeps, Observability {
-  config: Pick<Config, 'esetTimeoutMs' | 'retryMaxAgeSeconds'>;
+export interface RetryDeps extends Observability {
+  config: Pick<Config, 'retryQueueMaxReceives' | 'tenant'>;
+  worker: Pick<IncidentWorker, 'onMessage' | 'onEvent'>;
   queue: RetryQueue;
+  record: Recorder;
 }
 
 /**
- * The retry Lambda (SQS event source with ReportBatchItemFailures). Each record moves one step:
- * closed -> deleted; still open at ESET -> a new, delayed message; refused, past the retry budget
- * or unreadable -> dead-letter queue with the reason. A record fails alone (batchItemFailures)
- * only when its next state could not be stored, so SQS delivers it again.
+ * The retry Lambda (SQS event source, ReportBatchItemFailures through Powertools Batch). Each
+ * message wakes one incident's work (functions/incidents/worker.ts). A record fails alone, and
+ * only when its next state could not be stored; on its last delivery a failing record is
+ * dead-lettered by the bridge with the reason, rather than moved by SQS without one.
  */
 export function makeRetryHandler(deps: RetryDeps) {
-  const { logger, metrics } = deps;
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const results = await Promise.allSettled(event.Records.map((record) => processRecord(deps, record)));
-    const batchItemFailures = results.flatMap((r, i) => {
-      if (r.status === 'fulfilled') return [];
-      const record = event.Records[i] as SQSRecord;
-      logger.error('record left for redelivery', {
-        messageId: record.messageId,
-        error: describeError(r.reason),
-      });
-      return [{ itemIdentifier: record.messageId }];
-    });
-    metrics.publishStoredMetrics();
-    return { batchItemFailures };
-  };
-}
+  const { logger, metrics, queue, record } = deps;
+  const processor = new BatchProcessor(EventType.SQS);
 
-async function processRecord(deps: RetryDeps, record: SQSRecord): Promise<void> {
-  const { logger, metrics, queue, clock } = deps;
-  const parsed = parseRetryMessage(record.body);
-  if (!parsed.ok) {
-    await queue.deadLetter(record.body, { reason: `invalid retry message: ${parsed.problem}` });
-    metrics.addMetric(MetricName.DeadLettered, MetricUnit.Count, 1);
-    logger.error('invalid retry message dead-lettered untouched', {
-      messageId: record.messageId,
-      reason: parsed.problem,
-      outcome: 'dead-lettered',
-    });
-    return;
-  }
-  const work = redriven(parsed.message, clock.now());
-  const log = logger.createChild({
-    persistentKeys: { correlationId: work.correlationId, incidentUuid: work.request.incidentUuid },
-  });
-
-  if (parsed.message.deadLettered) {
-    log.info('redriven from the dead-letter queue: new retry budget, reading the incident first', {
-      previousReason: parsed.message.deadLettered.reason,
-      redrives: work.redrives,
-    });
-  }
-  const now = clock.now();
-  const ageSeconds = (now - Date.parse(work.budgetStart ?? work.firstSeen)) / 1000;
-  if (ageSeconds > deps.config.retryMaxAgeSeconds) {
-    await deadLetter(
-      deps,
-      work,
-      `retry budget exhausted after ${Math.round(ageSeconds)} s: ${work.lastReason ?? 'no answer'}`,
-    );
-    log.error('retry budget exhausted, dead-lettered', {
-      outcome: 'dead-lettered',
-      attempt: work.attempt,
-      esetStatus: work.lastStatus,
-    });
-    return;
-  }
-
-  const decision = await advance(deps, work, now + deps.config.esetTimeoutMs);
-  const fields = {
-    attempt: decision.work.attempt,
-    esetStatus: decision.work.lastStatus,
-    esetRequestId: decision.work.lastRequestId,
-  };
-  switch (decision.kind) {
-    case 'closed':
-      metrics.addMetric(MetricName.Closed, MetricUnit.Count, 1);
-      log.info('incident closed', { outcome: 'closed', how: decision.how, ...fields });
-      return;
-    case 'rejected':
-      await deadLetter(deps, decision.work, decision.reason);
-      metrics.addMetric(MetricName.Rejected, MetricUnit.Count, 1);
-      log.warn('ESET refused the close, dead-lettered', {
+  const one = async (msg: SQSRecord): Promise<void> => {
+    const parsed = parseRetryMessage(msg.body);
+    if (!parsed.ok) {
+      await queue.deadLetter(msg.body, { reason: `invalid retry message: ${parsed.problem}` });
+      record({
+        lambda: 'retry',
         outcome: 'dead-lettered',
-        reason: decision.reason,
-        ...fields,
+        detail: `invalid retry message: ${parsed.problem}`,
       });
       return;
-    case 'requeue':
-      await queue.enqueue(decision.work, decision.delaySeconds);
-      metrics.addMetric(
-        decision.outcome === 'pending' ? MetricName.PendingResend : MetricName.Retried,
-        MetricUnit.Count,
-        1,
-      );
-      log.info('close requeued', {
-        outcome: decision.outcome,
-        delaySeconds: decision.delaySeconds,
-        ...fields,
-      });
+    }
+    if (parsed.kind === 'v1') {
+      // Queued before the upgrade: the close becomes an event on the incident record.
+      const { incidentUuid, closureReason, comment, ticketId } = parsed.request;
+      const event = {
+        action: 'close' as const,
+        incidentUuid,
+        closureReason,
+        comment,
+        ...(ticketId ? { ticketId } : {}),
+      };
+      await deps.worker.onEvent(event, { tenant: deps.config.tenant, correlationId: parsed.correlationId });
       return;
-  }
-}
-
-/**
- * An operator moved a message the bridge had dead-lettered back to the retry queue: give it a new
- * budget and start by reading the incident, since its state may have changed meanwhile.
- */
-function redriven(work: RetryMessage, now: number): RetryMessage {
-  if (!work.deadLettered) return work;
-  const { deadLettered: _d, ...rest } = work;
-  return {
-    ...atPhase(rest, 'verify'),
-    budgetStart: new Date(now).toISOString(),
-    redrives: (work.redrives ?? 0) + 1,
+    }
+    await deps.worker.onMessage(parsed.message);
   };
-}
 
-async function deadLetter(deps: RetryDeps, work: RetryMessage, reason: string): Promise<void> {
-  const parked: RetryMessage = {
-    ...work,
-    deadLettered: { at: new Date(deps.clock.now()).toISOString(), reason: reason.slice(0, 2000) },
+  const handle = async (msg: SQSRecord): Promise<void> => {
+    try {
+      await one(msg);
+    } catch (err) {
+      const receives = Number(msg.attributes?.ApproximateReceiveCount ?? '1');
+      if (receives < deps.config.retryQueueMaxReceives) {
+        record({ lambda: 'retry', outcome: 'redelivery', detail: describeError(err) });
+        throw err;
+      }
+      const reason = `the retry Lambda failed on this message ${receives} times: ${describeError(err)}`;
+      await queue.deadLetter(msg.body, { reason });
+      record({ lambda: 'retry', outcome: 'dead-lettered', detail: reason });
+    }
   };
-  await deps.queue.deadLetter(JSON.stringify(parked), {
-    reason,
-    lastStatus: work.lastStatus,
-    attempts: work.attempt,
-    firstSeen: work.firstSeen,
-    esetRequestId: work.lastRequestId,
-    incidentUuid: work.request.incidentUuid,
-    correlationId: work.correlationId,
-  });
-  deps.metrics.addMetric(MetricName.DeadLettered, MetricUnit.Count, 1);
+
+  return async (event: SQSEvent, context?: Partial<Context>): Promise<SQSBatchResponse> => {
+    if (context?.functionName) logger.addContext(context as Context);
+    try {
+      return await processPartialResponse(event, handle, processor, {
+        ...(context?.functionName ? { context: context as Context } : {}),
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
 }

@@ -11,6 +11,18 @@ export const MetricName = {
   Closed: 'Closed',
   /** The receive Lambda handed the request to the retry queue (202 queued). */
   Queued: 'Queued',
+  /** ESET reopened the incident at the bridge's request. */
+  Reopened: 'Reopened',
+  /** A ticket comment was added to the incident. */
+  Commented: 'Commented',
+  /** A close of a closed incident, or a reopen of an open one: nothing to change at ESET. */
+  AlreadyInState: 'AlreadyInState',
+  /** A ticket event older than one already applied: not applied. */
+  Stale: 'Stale',
+  /** A close for an incident already closed with another reason: the first reason stands. */
+  ReasonConflict: 'ReasonConflict',
+  /** A message came back from the dead-letter queue: new budget, read first. */
+  Redriven: 'Redriven',
   /** ESET refused the close (400 not closed, 403, 404): answered 4xx or dead-lettered. */
   Rejected: 'Rejected',
   /** A request was parked in the DLQ (budget spent, rejected or invalid message). */
@@ -25,6 +37,8 @@ export const MetricName = {
   SignatureRejected: 'SignatureRejected',
   /** The receive Lambda could not write to the retry queue: the request was NOT accepted (503). */
   EnqueueFailed: 'EnqueueFailed',
+  /** The incident store (STATE_TABLE) could not be read or written: the request was NOT accepted (503). */
+  StateStoreFailed: 'StateStoreFailed',
   /** ESET refused the credentials (token grant refused, or 401 after a fresh token). */
   EsetAuthFailure: 'EsetAuthFailure',
   /** Duration of one ESET call, in milliseconds. */

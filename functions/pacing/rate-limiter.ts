@@ -1,39 +1,37 @@
+import { type Clock, systemClock } from '../clock/clock';
+import type { Pacer } from './pacer';
+
 /**
- * Paces ESET calls from one process: at most `perSecond` calls start in any window of
- * `windowMs` (a sliding window of start times, so the guarantee holds for every window, not just
- * on average). ESET allows 10 calls per second per credentials and counts them on arrival; the
- * window is a little longer than a second so that a first call delayed on its way (connection
- * setup, a busy event loop) does not arrive in the same second as the next round. A 429 pauses
- * all callers.
+ * Paces ESET calls from one process: call starts are spaced evenly, `windowMs / perSecond` apart,
+ * so at most `perSecond` start in any window of `windowMs`. ESET allows 10 calls per second per API
+ * user and counts them on arrival; even spacing (rather than a burst and a pause) means a call
+ * delayed on its way (connection setup, a busy event loop) can only meet its one neighbour, not a
+ * whole second round; the window is a little longer than a second for the same reason. A 429
+ * pauses all callers.
  */
 export const DEFAULT_WINDOW_MS = 1050;
 
 /**
- * The longest pause one 429 imposes on the whole process. The throttled close itself waits its
- * full Retry-After on the queue; a day-long Retry-After must not stop every other close.
+ * The longest pause one 429 imposes on the whole process. The throttled work itself waits its
+ * full Retry-After on the queue; a day-long Retry-After must not stop every other call.
  */
 export const MAX_PAUSE_MS = 60_000;
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-export class RateLimiter {
-  private readonly starts: number[] = [];
+export class RateLimiter implements Pacer {
+  /** The earliest start of the next call. */
+  private next = 0;
   private pausedUntil = 0;
-  private tail: Promise<void> = Promise.resolve();
+  private readonly intervalMs: number;
+  /** Callers take their turns in order (first come, first served). */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly perSecond: number,
+    perSecond: number,
     private readonly clock: Clock = systemClock,
-    private readonly windowMs = DEFAULT_WINDOW_MS,
-  ) {}
+    windowMs = DEFAULT_WINDOW_MS,
+  ) {
+    this.intervalMs = windowMs / perSecond;
+  }
 
   /**
    * Resolves when a call may start. Returns false without waiting when the slot would come
@@ -42,31 +40,21 @@ export class RateLimiter {
    */
   acquire(deadline = Number.POSITIVE_INFINITY): Promise<boolean> {
     const turn = this.tail.then(() => this.takeSlot(deadline));
-    this.tail = turn.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.tail = turn.catch(() => undefined);
     return turn;
+  }
+
+  private async takeSlot(deadline: number): Promise<boolean> {
+    const now = this.clock.now();
+    const at = Math.max(now, this.next, this.pausedUntil);
+    if (at > deadline) return false;
+    this.next = at + this.intervalMs;
+    if (at > now) await this.clock.sleep(at - now);
+    return true;
   }
 
   /** No call starts before `ms` (at most MAX_PAUSE_MS) from now: after a 429, honouring Retry-After. */
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + Math.min(Math.max(0, ms), MAX_PAUSE_MS));
-  }
-
-  private async takeSlot(deadline: number): Promise<boolean> {
-    for (;;) {
-      const now = this.clock.now();
-      while (this.starts.length > 0 && (this.starts[0] ?? 0) <= now - this.windowMs) this.starts.shift();
-      let readyAt = now;
-      if (this.starts.length >= this.perSecond) readyAt = (this.starts[0] ?? now) + this.windowMs;
-      readyAt = Math.max(readyAt, this.pausedUntil);
-      if (readyAt > deadline) return false;
-      if (readyAt <= now) {
-        this.starts.push(now);
-        return true;
-      }
-      await this.clock.sleep(readyAt - now);
-    }
   }
 }

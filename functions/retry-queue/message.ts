@@ -1,17 +1,58 @@
 import * as z from 'zod/mini';
+import { TICKET_ACTIONS } from '../events/ticket-event';
 import { CLOSURE_REASONS, type CloseRequest, INCIDENT_UUID } from '../webhook/close-request';
 
 /**
- * The retry message (SQS body), version 1. It carries everything needed to continue the work
- * in another process: the close request, where the work stands (`phase`), and the history
- * that a dead-letter must explain.
- * - close: send the close (again).
- * - resend: re-send the identical close with `responseId` (ESET answered 202 at `pendingSince`).
- * - verify: read the incident (not before `notBefore`) and close only if it is not closed.
- * `budgetStart` (default `firstSeen`) starts the retry budget; `deadLettered` marks a body the
- * bridge parked in the DLQ, so that an operator's redrive is recognised and gets a new budget.
+ * The retry message (SQS body), version 2: it names the incident and what the tickets want of
+ * it, never a call to replay. Whoever receives it reads the incident record and ESET, and makes
+ * the one call that closes the difference (functions/incidents/). The record is the truth; the
+ * message is a wake-up.
+ * - `wakeId`: the record's `wake.id` names the message due to continue the work; others are
+ *   surplus once that one is scheduled.
+ * - `sentAt` + `delaySeconds`: a message received much later than the queue could have held it
+ *   went through the dead-letter queue (or the consumer was paused): it gets a new budget.
+ * - `deadLettered`: the bridge parked it; an operator's redrive gives the work a new budget.
+ * - `comment`: a comment that could not be posted travels with its dead letter, so a redrive can.
  */
+const iso = z.iso.datetime({ offset: true });
+const text = (max: number) => z.string().check(z.maxLength(max));
+
 export const RetryMessageSchema = z.object({
+  v: z.literal(2),
+  tenant: z.string().check(z.minLength(1), z.maxLength(64)),
+  incidentUuid: z.string().check(z.regex(INCIDENT_UUID)),
+  wakeId: z.string().check(z.minLength(1), z.maxLength(64)),
+  sentAt: iso,
+  delaySeconds: z.int().check(z.gte(0), z.lte(900)),
+  correlationId: z.string().check(z.minLength(1), z.maxLength(256)),
+  why: z.optional(z.enum(['pending', 'retry', 'unknown', 'time', 'busy', 'event', 'early', 'dead-letter'])),
+  want: z.optional(z.object({ status: z.enum(['closed', 'open']), key: text(64) })),
+  deadLettered: z.optional(
+    z.object({
+      at: iso,
+      reason: text(2000),
+      action: z.enum(TICKET_ACTIONS),
+      key: z.optional(text(64)),
+      status: z.optional(z.int()),
+    }),
+  ),
+  comment: z.optional(
+    z.object({
+      key: text(64),
+      text: z.string().check(z.minLength(1), z.maxLength(10_000)),
+      at: iso,
+      ticketId: z.optional(text(256)),
+      correlationId: text(256),
+    }),
+  ),
+});
+export type RetryMessage = z.infer<typeof RetryMessageSchema>;
+
+/**
+ * Version 1 (a close to replay), still accepted so messages queued before an upgrade finish:
+ * each becomes a close event on the incident record.
+ */
+const RetryMessageV1 = z.object({
   v: z.literal(1),
   request: z.object({
     incidentUuid: z.string().check(z.regex(INCIDENT_UUID)),
@@ -19,33 +60,41 @@ export const RetryMessageSchema = z.object({
     comment: z.string().check(z.minLength(1), z.maxLength(10_000)),
     ticketId: z.optional(z.string().check(z.maxLength(256))),
   }),
-  phase: z.enum(['close', 'resend', 'verify']),
-  responseId: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
-  pendingSince: z.optional(z.iso.datetime()),
-  resends: z.optional(z.int().check(z.nonnegative())),
-  notBefore: z.optional(z.iso.datetime()),
-  attempt: z.int().check(z.positive()),
-  firstSeen: z.iso.datetime(),
-  lastStatus: z.optional(z.string().check(z.maxLength(32))),
-  lastReason: z.optional(z.string().check(z.maxLength(1000))),
-  lastRequestId: z.optional(z.string().check(z.maxLength(256))),
+  firstSeen: iso,
   correlationId: z.string().check(z.minLength(1), z.maxLength(256)),
-  budgetStart: z.optional(z.iso.datetime()),
-  redrives: z.optional(z.int().check(z.nonnegative())),
-  deadLettered: z.optional(z.object({ at: z.iso.datetime(), reason: z.string().check(z.maxLength(2000)) })),
+  deadLettered: z.optional(z.object({ at: iso, reason: z.string() })),
 });
 
-export type RetryMessage = Omit<z.infer<typeof RetryMessageSchema>, 'request'> & { request: CloseRequest };
+export type ParsedMessage =
+  | { ok: true; kind: 'v2'; message: RetryMessage }
+  | { ok: true; kind: 'v1'; request: CloseRequest; correlationId: string; redriven: boolean }
+  | { ok: false; problem: string };
 
-/** Parses an SQS body; `problem` names what is wrong when it is not a valid retry message. */
-export function parseRetryMessage(
-  body: string,
-): { ok: true; message: RetryMessage } | { ok: false; problem: string } {
+/** Parses an SQS body; `problem` names what is wrong when it is not a retry message. */
+export function parseRetryMessage(body: string): ParsedMessage {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return { ok: false, problem: 'body is not JSON' };
+  }
+  if (json && typeof json === 'object' && (json as { v?: unknown }).v === 1) {
+    const old = z.safeParse(RetryMessageV1, json);
+    if (old.success) {
+      const { request, correlationId, deadLettered } = old.data;
+      return {
+        ok: true,
+        kind: 'v1',
+        request: {
+          incidentUuid: request.incidentUuid.toLowerCase(),
+          closureReason: request.closureReason,
+          comment: request.comment,
+          ...(request.ticketId ? { ticketId: request.ticketId } : {}),
+        },
+        correlationId,
+        redriven: deadLettered !== undefined,
+      };
+    }
   }
   const result = z.safeParse(RetryMessageSchema, json);
   if (!result.success) {
@@ -53,24 +102,7 @@ export function parseRetryMessage(
       .slice(0, 5)
       .map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.code}`)
       .join('; ');
-    return { ok: false, problem: `not a retry message v1 (${problem})` };
+    return { ok: false, problem: `not a retry message v2 (${problem})` };
   }
-  const m = result.data;
-  if (m.phase === 'resend' && (!m.responseId || !m.pendingSince)) {
-    return { ok: false, problem: 'not a retry message v1 (resend without responseId/pendingSince)' };
-  }
-  return { ok: true, message: m as RetryMessage };
-}
-
-/**
- * The work moved to another phase: the fields that only describe the phase it leaves (a 202's
- * `responseId`, `pendingSince`, `resends`; a verify's `notBefore`) are dropped, `next` is added.
- */
-export function atPhase(
-  work: RetryMessage,
-  phase: RetryMessage['phase'],
-  next: Partial<Pick<RetryMessage, 'responseId' | 'pendingSince' | 'resends' | 'notBefore'>> = {},
-): RetryMessage {
-  const { responseId: _r, pendingSince: _p, resends: _s, notBefore: _n, ...rest } = work;
-  return { ...rest, phase, ...next };
+  return { ok: true, kind: 'v2', message: result.data };
 }

@@ -4,17 +4,19 @@ import type { RetryMessage } from './message';
 /** Why a message was dead-lettered; travels as SQS message attributes beside the body. */
 export interface DeadLetterReason {
   reason: string;
+  action?: string;
   lastStatus?: string;
   attempts?: number;
   firstSeen?: string;
   esetRequestId?: string;
   incidentUuid?: string;
+  tenant?: string;
   correlationId?: string;
 }
 
 /** Where the bridge keeps work ESET could not finish, and where it parks what cannot be finished. */
 export interface RetryQueue {
-  enqueue(work: RetryMessage, delaySeconds: number): Promise<void>;
+  enqueue(message: RetryMessage, delaySeconds: number): Promise<void>;
   deadLetter(body: string, why: DeadLetterReason): Promise<void>;
 }
 
@@ -55,18 +57,19 @@ export class SqsRetryQueue implements RetryQueue {
     },
   ) {}
 
-  async enqueue(work: RetryMessage, delaySeconds: number): Promise<void> {
+  async enqueue(message: RetryMessage, delaySeconds: number): Promise<void> {
     const url = this.opts.retryQueueUrl;
     if (!url) throw new Error('RETRY_QUEUE_URL is not configured');
     const { sqs, mod } = await this.load();
     await sqs.send(
       new mod.SendMessageCommand({
         QueueUrl: url,
-        MessageBody: sqsSafeJson(JSON.stringify(work)),
+        MessageBody: sqsSafeJson(JSON.stringify(message)),
         DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
         MessageAttributes: {
-          incidentUuid: { DataType: 'String', StringValue: work.request.incidentUuid },
-          phase: { DataType: 'String', StringValue: work.phase },
+          incidentUuid: { DataType: 'String', StringValue: message.incidentUuid },
+          tenant: { DataType: 'String', StringValue: sqsSafeText(message.tenant) },
+          ...(message.why ? { why: { DataType: 'String', StringValue: message.why } } : {}),
         },
       }),
     );

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Clock } from '../clock/clock';
 import type { Config } from '../config/config';
 import { BadRequestError } from '../errors/errors';
-import type { Clock } from '../pacing/rate-limiter';
 import type { Adapted } from './adapters';
 import { authenticate } from './auth';
 import { type Route, type RouteSecrets, type RouteTable, secretsFor } from './routes';

@@ -8,12 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type {
-  ConstructorOptions,
-  LogItemExtraInput,
-  LogItemMessage,
-  LogLevel,
-} from '@aws-lambda-powertools/logger/types';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { type BridgeOverrides, createBridge } from '../../functions/bridge';
@@ -22,13 +17,9 @@ import { describeError } from '../../functions/errors/errors';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
 import type { HttpAnswer } from '../../functions/http/answers';
-import { idempotencyOverrides } from '../../functions/idempotency/dynamodb-guard';
-import {
-  type LocalIdempotencyStore,
-  startLocalIdempotencyStore,
-} from '../../functions/idempotency/local-store';
 import { SERVICE_NAME } from '../../functions/observability/metric-names';
-import { createObservability, type Observability } from '../../functions/observability/observability';
+import { createObservability } from '../../functions/observability/observability';
+import type { Outcome, OutcomeKind } from '../../functions/observability/outcomes';
 import { loadSandboxCliConfig } from './eset-sandbox/cli-config';
 import {
   createEsetSandbox,
@@ -39,6 +30,9 @@ import {
 import { functionUrlListener } from './http-adapter';
 import { type LocalQueues, queueDepth, setUpQueues } from './queues';
 import { SqsEventSource } from './sqs-event-source';
+import { type LocalStateStore, startLocalStateStore } from './state-store';
+
+export type { Outcome as OutcomeEvent, OutcomeKind } from '../../functions/observability/outcomes';
 
 /**
  * The documented local signing secret (`whsec_` + base64 of "local-dev-secret-change-me"). It is
@@ -50,19 +44,23 @@ export const LOCAL_WEBHOOK_SECRET = 'whsec_bG9jYWwtZGV2LXNlY3JldC1jaGFuZ2UtbWU='
 export const SANDBOX_CREDENTIALS = { username: 'sandbox-user', password: 'sandbox-password' } as const;
 
 /**
- * Timing that makes a local run take seconds instead of minutes; each applies only when the
- * variable is not set, and only while ESET is the sandbox or another stand-in on loopback.
- * ESET_SETTLE_SECONDS is short because a stand-in, unlike ESET, is not still working after it
- * stops answering; against real ESET the deployed defaults apply (reading the incident too early
- * after a timeout and closing again is how an incident gets closed twice).
+ * Shorter timings for demos, asked for explicitly (`LOCAL_TIMING=fast`): each applies only when
+ * the variable is not set. By default `npm start` keeps the deployed budgets, against the sandbox
+ * or any stand-in alike, so what it shows is what the stack does. The fast settle is only safe
+ * against a stand-in, which is not still working after it stops answering.
  */
-export const LOCAL_TIMING_DEFAULTS = {
+export const FAST_TIMING = {
   ESET_TIMEOUT_MS: '3000',
+  RETRY_ESET_TIMEOUT_MS: '5000',
   RETRY_BASE_SECONDS: '1',
   RETRY_MAX_DELAY_SECONDS: '30',
   ESET_SETTLE_SECONDS: '2',
   PENDING_RESEND_SECONDS: '1',
+  RETRY_QUEUE_VISIBILITY_SECONDS: '60',
 } as const;
+
+/** The sandbox answers 202 only after this long, as ESET documents (30 s), or 1 s with fast timing. */
+export const SANDBOX_PENDING_DELAY_MS = { deployed: 30_000, fast: 1_000 } as const;
 
 type Env = Record<string, string | undefined>;
 
@@ -76,7 +74,6 @@ export interface RuntimeOptions {
   /** An SQS endpoint to use instead of the embedded server; its queues are created if missing. */
   sqsEndpoint?: string;
   queuePrefix?: string;
-  visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
   /** Retry Lambda batch size (default 5, as deployed) and long-poll wait (default 1 s). */
   batchSize?: number;
@@ -85,6 +82,8 @@ export interface RuntimeOptions {
   waitTimeSeconds?: number;
   /** Receive Lambda containers that may run at once (each serves one request at a time). */
   maxReceiveConcurrency?: number;
+  /** `deployed` (default): the stack's budgets; `fast`: FAST_TIMING for demos (LOCAL_TIMING=fast). */
+  timing?: 'deployed' | 'fast';
   /** Embedded sandbox: port (default 0), open incidents to seed, fault mix, other options. */
   sandboxPort?: number;
   seedIncidents?: number;
@@ -94,40 +93,10 @@ export interface RuntimeOptions {
   overrides?: Pick<BridgeOverrides, 'clock' | 'random' | 'fetch'>;
   /** The handlers' JSON log level; default POWERTOOLS_LOG_LEVEL (outcomes are reported whatever it is). */
   logLevel?: LogLevel;
-  /** One call per request outcome (see formatOutcome). */
-  onOutcome?: (outcome: OutcomeEvent) => void;
+  /** One call per outcome (see formatOutcome). */
+  onOutcome?: (outcome: Outcome) => void;
   /** Things worth a line that are not outcomes: SQS unreachable, a handler that threw. */
   onNotice?: (text: string) => void;
-}
-
-export type OutcomeKind =
-  | 'closed'
-  | 'queued'
-  | 'requeued'
-  | 'dead-lettered'
-  | 'rejected'
-  | 'refused'
-  | 'ignored'
-  | 'duplicate'
-  | 'error'
-  | 'redelivery';
-
-/** One outcome of one request or retry message, derived from the handler's answer and logs. */
-export interface OutcomeEvent {
-  at: number;
-  lambda: 'receive' | 'retry';
-  outcome: OutcomeKind;
-  incidentUuid?: string;
-  /** The ESET attempt this outcome follows (the receive Lambda makes attempt 1). */
-  attempt?: number;
-  /** ESET's answer to the last call: an HTTP status, or `lost` / `not-sent`. */
-  esetStatus?: string;
-  /** Receive Lambda only: what the sender was answered. */
-  httpStatus?: number;
-  /** Queued or requeued: pending, retry or unknown, and when the next attempt is due. */
-  why?: string;
-  delaySeconds?: number;
-  detail?: string;
 }
 
 export interface RuntimeStats {
@@ -155,8 +124,9 @@ export interface Runtime {
   sandbox?: EsetSandbox;
   seededIncidents: string[];
   webhookSecret: { source: 'local default' | 'WEBHOOK_SECRET' | 'WEBHOOK_SECRET_ARN'; value?: string };
-  /** `local`: LOCAL_TIMING_DEFAULTS filled the unset timing variables; `deployed`: loadConfig's defaults. */
-  timing: 'local' | 'deployed';
+  timing: 'deployed' | 'fast';
+  /** Whether queued work and incident records survive a restart (only with external SQS and DynamoDB). */
+  durable: { queue: boolean; records: boolean };
   config: Config;
   sqs: SQSClient;
   stats(): RuntimeStats;
@@ -166,7 +136,6 @@ export interface Runtime {
 }
 
 const MAX_TRACKED_INCIDENTS = 10_000;
-const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== '';
 
 function isLoopback(url: string): boolean {
   try {
@@ -175,6 +144,28 @@ function isLoopback(url: string): boolean {
     return false;
   }
 }
+const isSet = (env: Env, name: string) => env[name] !== undefined && env[name] !== '';
+
+const OUTCOME_KINDS: readonly OutcomeKind[] = [
+  'closed',
+  'reopened',
+  'commented',
+  'already',
+  'queued',
+  'requeued',
+  'dead-lettered',
+  'rejected',
+  'refused',
+  'unauthorized',
+  'ignored',
+  'duplicate',
+  'stale',
+  'settled',
+  'redriven',
+  'reason-conflict',
+  'error',
+  'redelivery',
+];
 
 /**
  * Parses the local-only variables (PORT, HOST, AWS_ENDPOINT_URL_SQS, QUEUE_PREFIX, SANDBOX_PORT,
@@ -194,6 +185,10 @@ export function localOptionsFromEnv(env: Env = process.env): RuntimeOptions {
   };
   const options: RuntimeOptions = { port: port('PORT', 3000), sandboxPort: port('SANDBOX_PORT', 0) };
   if (isSet(env, 'HOST')) options.host = env.HOST as string;
+  if (isSet(env, 'LOCAL_TIMING')) {
+    if (env.LOCAL_TIMING === 'fast' || env.LOCAL_TIMING === 'deployed') options.timing = env.LOCAL_TIMING;
+    else problems.push('LOCAL_TIMING must be fast or deployed');
+  }
   if (isSet(env, 'AWS_ENDPOINT_URL_SQS')) {
     const endpoint = env.AWS_ENDPOINT_URL_SQS as string;
     if (/^https?:\/\/\S+$/.test(endpoint)) options.sqsEndpoint = endpoint;
@@ -226,158 +221,6 @@ export function localOptionsFromEnv(env: Env = process.env): RuntimeOptions {
   return options;
 }
 
-/** A log item as a handler wrote it: the message and every key, whatever the log level. */
-type LogFields = Record<string, unknown>;
-
-/**
- * A Powertools Logger that also hands every log item to `tap` before the level filter, so the
- * readable outcome lines exist even when POWERTOOLS_LOG_LEVEL keeps the JSON logs quiet.
- * Children (the retry handler's per-record loggers) tap too.
- */
-class TappedLogger extends Logger {
-  private tap?: (item: LogFields) => void;
-
-  constructor(options: ConstructorOptions, tap: (item: LogFields) => void) {
-    super(options);
-    this.tap = tap;
-  }
-
-  protected override createLogger(options?: ConstructorOptions): Logger {
-    return new TappedLogger(options ?? {}, this.tap ?? (() => {}));
-  }
-
-  protected override processLogItem(
-    logLevel: number,
-    input: LogItemMessage,
-    extraInput: LogItemExtraInput,
-  ): void {
-    if (this.tap) {
-      try {
-        this.tap(this.createAndPopulateLogItem(logLevel, input, extraInput).getAttributes());
-      } catch {
-        // The readable lines are a convenience; they never break a handler.
-      }
-    }
-    super.processLogItem(logLevel, input, extraInput);
-  }
-}
-
-function observabilityWith(tap: (item: LogFields) => void, logLevel?: LogLevel): Observability {
-  return {
-    ...createObservability(),
-    logger: new TappedLogger({ serviceName: SERVICE_NAME, ...(logLevel ? { logLevel } : {}) }, tap),
-  };
-}
-
-const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
-/** The receive outcome of one webhook request, from its answer and the logs written meanwhile. */
-function receiveOutcome(answer: HttpAnswer, logs: LogFields[], at: number): OutcomeEvent {
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(answer.body);
-    if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-  } catch {
-    // not JSON: only the status speaks
-  }
-  const decided = logs.find((l) => str(l.outcome));
-  const lastCall = logs.filter((l) => str(l.call)).at(-1);
-  const incidentUuid = str(body.incidentUuid) ?? str(decided?.incidentUuid);
-  const base = {
-    at,
-    lambda: 'receive' as const,
-    httpStatus: answer.statusCode,
-    ...(incidentUuid ? { incidentUuid } : {}),
-  };
-  const eset = str(decided?.esetStatus) ?? str(lastCall?.esetStatus);
-  const withEset = eset ? { esetStatus: eset } : {};
-  const reason = str(body.reason);
-  const headers = answer.headers ?? {};
-  if (String(headers['idempotent-replay'] ?? headers['Idempotent-Replay'] ?? '') === 'true') {
-    return {
-      ...base,
-      outcome: 'duplicate',
-      detail: `answered with the first delivery's ${String(body.status ?? 'answer')}`,
-    };
-  }
-  // The answer's `status` says what happened; the HTTP status alone cannot (200 is closed or ignored).
-  switch (body.status) {
-    case 'closed':
-      return {
-        ...base,
-        outcome: 'closed',
-        attempt: 1,
-        ...withEset,
-        ...(str(body.note) ? { detail: str(body.note) } : {}),
-      };
-    case 'queued': {
-      const delay = num(decided?.delaySeconds);
-      return {
-        ...base,
-        outcome: 'queued',
-        attempt: 1,
-        ...withEset,
-        ...(reason ? { why: reason } : {}),
-        ...(delay !== undefined ? { delaySeconds: delay } : {}),
-      };
-    }
-    case 'rejected':
-      return { ...base, outcome: 'rejected', attempt: 1, ...withEset, ...(reason ? { detail: reason } : {}) };
-    case 'ignored':
-      return { ...base, outcome: 'ignored', ...(reason ? { detail: reason } : {}) };
-    case 'in-progress':
-      return { ...base, outcome: 'duplicate', detail: 'the same close is in progress' };
-  }
-  const detail = str(body.message);
-  return { ...base, outcome: answer.statusCode >= 500 ? 'error' : 'refused', ...(detail ? { detail } : {}) };
-}
-
-/** A retry outcome from one of the retry handler's own log items, or undefined for other logs. */
-function retryOutcome(item: LogFields, at: number): OutcomeEvent | undefined {
-  const outcome = str(item.outcome);
-  const incident = str(item.incidentUuid);
-  const base = { at, lambda: 'retry' as const, ...(incident ? { incidentUuid: incident } : {}) };
-  const eset = str(item.esetStatus);
-  const withEset = eset ? { esetStatus: eset } : {};
-  const attempt = num(item.attempt);
-  if (outcome === 'closed') {
-    const how = str(item.how);
-    return {
-      ...base,
-      outcome: 'closed',
-      ...withEset,
-      ...(attempt ? { attempt } : {}),
-      ...(how && how !== 'closed' ? { detail: how } : {}),
-    };
-  }
-  if (outcome === 'dead-lettered') {
-    return {
-      ...base,
-      outcome: 'dead-lettered',
-      ...withEset,
-      ...(attempt ? { attempt } : {}),
-      detail: str(item.reason) ?? str(item.message) ?? 'dead-lettered',
-    };
-  }
-  if (outcome === 'pending' || outcome === 'retry' || outcome === 'unknown') {
-    // The handler logs the attempt the requeued work will make next.
-    const delay = num(item.delaySeconds);
-    return {
-      ...base,
-      outcome: 'requeued',
-      why: outcome,
-      ...withEset,
-      ...(attempt ? { attempt: Math.max(1, attempt - 1) } : {}),
-      ...(delay !== undefined ? { delaySeconds: delay } : {}),
-    };
-  }
-  if (item.message === 'record left for redelivery') {
-    return { ...base, outcome: 'redelivery', detail: str(item.error) ?? 'the handler failed this record' };
-  }
-  return undefined;
-}
-
 function clockTime(ms: number): string {
   const d = new Date(ms);
   const two = (n: number) => String(n).padStart(2, '0');
@@ -388,15 +231,14 @@ function clockTime(ms: number): string {
  * One readable line per outcome, e.g.
  * `10:41:07.456 223e4567-e89b-12d3-a456-426614174001 queued        attempt 1  ESET 503  [receive] retry, next attempt in 1 s`
  */
-export function formatOutcome(o: OutcomeEvent): string {
+export function formatOutcome(o: Outcome): string {
   const parts = [clockTime(o.at), (o.incidentUuid ?? '-').padEnd(36), o.outcome.padEnd(13)];
-  parts.push((o.attempt !== undefined ? `attempt ${o.attempt}` : '').padEnd(10));
+  parts.push((o.action ?? '').padEnd(7));
   parts.push((o.esetStatus !== undefined ? `ESET ${o.esetStatus}` : '').padEnd(9));
   parts.push(`[${o.lambda}]`.padEnd(9));
   const tail: string[] = [];
-  if (o.outcome === 'refused' || o.outcome === 'error') tail.push(`HTTP ${o.httpStatus ?? '?'}`);
-  if (o.why)
-    tail.push(o.delaySeconds !== undefined ? `${o.why}, next attempt in ${o.delaySeconds} s` : o.why);
+  if (o.httpStatus !== undefined && o.httpStatus >= 400) tail.push(`HTTP ${o.httpStatus}`);
+  if (o.why) tail.push(o.delaySeconds !== undefined ? `${o.why}, next step in ${o.delaySeconds} s` : o.why);
   if (o.detail) tail.push(o.detail);
   return `${parts.join(' ')} ${tail.join(': ')}`.trimEnd();
 }
@@ -443,7 +285,23 @@ interface ReceiveContainer {
 export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const env: Env = options.env ?? process.env;
   const external = isSet(env, 'ESET_REGION') || isSet(env, 'ESET_API_URL');
-  const localTiming = !isSet(env, 'ESET_REGION') && (!external || isLoopback(env.ESET_API_URL as string));
+  const timing = options.timing ?? (env.LOCAL_TIMING === 'fast' ? 'fast' : 'deployed');
+  const localEset = !isSet(env, 'ESET_REGION') && (!external || isLoopback(env.ESET_API_URL as string));
+  if (timing === 'fast' && !localEset) {
+    throw new Error(
+      'LOCAL_TIMING=fast shortens ESET_SETTLE_SECONDS, which is only safe against a local stand-in; ' +
+        'against real ESET leave LOCAL_TIMING unset',
+    );
+  }
+  const secretDefaulted = !isSet(env, 'WEBHOOK_SECRET') && !isSet(env, 'WEBHOOK_SECRET_ARN');
+  const host = options.host ?? '127.0.0.1';
+  if (secretDefaulted && (!localEset || !isLoopback(`http://${host.includes(':') ? `[${host}]` : host}`))) {
+    throw new Error(
+      'the built-in webhook secret is public and only protects a bridge on loopback talking to a local ' +
+        'stand-in; set WEBHOOK_SECRET (whsec_ followed by base64, e.g. `whsec_$(openssl rand -base64 32)`) ' +
+        'to listen on another address or to talk to a real ESET',
+    );
+  }
   const emitOutcome = options.onOutcome ?? (() => {});
   const notice = options.onNotice ?? (() => {});
 
@@ -451,26 +309,17 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const stats: RuntimeStats = {
     startedAt: started.toISOString(),
     answers: {},
-    outcomes: {
-      closed: 0,
-      queued: 0,
-      requeued: 0,
-      'dead-lettered': 0,
-      rejected: 0,
-      refused: 0,
-      ignored: 0,
-      duplicate: 0,
-      error: 0,
-      redelivery: 0,
-    },
+    outcomes: Object.fromEntries(OUTCOME_KINDS.map((k) => [k, 0])) as Record<OutcomeKind, number>,
     batches: { count: 0, messages: 0, deleted: 0, failed: 0, threw: 0 },
     incidents: {},
   };
   const lastOutcome = new Map<string, OutcomeKind>();
-  const record = (o: OutcomeEvent) => {
+  const record = (o: Outcome) => {
     stats.outcomes[o.outcome] += 1;
-    if (o.httpStatus !== undefined) stats.answers[o.httpStatus] = (stats.answers[o.httpStatus] ?? 0) + 1;
-    if (o.incidentUuid) {
+    if (o.lambda === 'receive' && o.httpStatus !== undefined) {
+      stats.answers[o.httpStatus] = (stats.answers[o.httpStatus] ?? 0) + 1;
+    }
+    if (o.incidentUuid && o.outcome !== 'settled') {
       lastOutcome.delete(o.incidentUuid);
       lastOutcome.set(o.incidentUuid, o.outcome);
       if (lastOutcome.size > MAX_TRACKED_INCIDENTS)
@@ -485,16 +334,23 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
 
   let queues: LocalQueues | undefined;
   let sandbox: EsetSandbox | undefined;
-  let idempotencyStore: LocalIdempotencyStore | undefined;
+  let stateStore: LocalStateStore | undefined;
   try {
+    const defaults: Env = {};
+    if (timing === 'fast') {
+      for (const [name, value] of Object.entries(FAST_TIMING)) if (!isSet(env, name)) defaults[name] = value;
+    }
+    const visibility = Number(
+      env.RETRY_QUEUE_VISIBILITY_SECONDS || defaults.RETRY_QUEUE_VISIBILITY_SECONDS || '900',
+    );
+    const maxReceives = options.maxReceiveCount ?? Number(env.RETRY_QUEUE_MAX_RECEIVES || '5');
+    defaults.RETRY_QUEUE_MAX_RECEIVES = String(maxReceives);
     try {
       queues = await setUpQueues({
         ...(options.sqsEndpoint ? { endpoint: options.sqsEndpoint } : {}),
         ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
-        ...(options.visibilityTimeoutSeconds
-          ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }
-          : {}),
-        ...(options.maxReceiveCount ? { maxReceiveCount: options.maxReceiveCount } : {}),
+        ...(Number.isInteger(visibility) && visibility > 0 ? { visibilityTimeoutSeconds: visibility } : {}),
+        maxReceiveCount: maxReceives,
       });
     } catch (err) {
       const where = options.sqsEndpoint
@@ -532,22 +388,18 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       });
     }
 
-    const defaults: Env = {};
-    if (localTiming) {
-      for (const [name, value] of Object.entries(LOCAL_TIMING_DEFAULTS)) {
-        if (!isSet(env, name)) defaults[name] = value;
-      }
+    // Incident records as deployed: an embedded DynamoDB (dynalite) holds the state table, or the
+    // DynamoDB at AWS_ENDPOINT_URL_DYNAMODB (with STATE_TABLE, created if missing).
+    if (!isSet(env, 'STATE_TABLE') || isSet(env, 'AWS_ENDPOINT_URL_DYNAMODB')) {
+      stateStore = await startLocalStateStore({
+        ...(isSet(env, 'AWS_ENDPOINT_URL_DYNAMODB')
+          ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB as string }
+          : {}),
+        ...(isSet(env, 'STATE_TABLE') ? { tableName: env.STATE_TABLE as string } : {}),
+      });
+      defaults.STATE_TABLE = stateStore.tableName;
+      defaults.AWS_ENDPOINT_URL_DYNAMODB = stateStore.endpoint;
     }
-    // Duplicate-safe delivery as deployed: an embedded DynamoDB (dynalite) holds the idempotency
-    // table, or the one at AWS_ENDPOINT_URL_DYNAMODB; IDEMPOTENCY=off runs without it.
-    if (env.IDEMPOTENCY !== 'off' && !isSet(env, 'IDEMPOTENCY_TABLE')) {
-      idempotencyStore = await startLocalIdempotencyStore(
-        isSet(env, 'AWS_ENDPOINT_URL_DYNAMODB') ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB as string } : {},
-      );
-      defaults.IDEMPOTENCY_TABLE = idempotencyStore.tableName;
-      defaults.AWS_ENDPOINT_URL_DYNAMODB = idempotencyStore.endpoint;
-    }
-    const secretDefaulted = !isSet(env, 'WEBHOOK_SECRET') && !isSet(env, 'WEBHOOK_SECRET_ARN');
     if (secretDefaulted) defaults.WEBHOOK_SECRET = LOCAL_WEBHOOK_SECRET;
     const config = loadConfig(
       {
@@ -557,27 +409,28 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         RETRY_QUEUE_URL: queues.retryQueueUrl,
         DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
       },
-      { webhookSecret: true, retryQueue: true, deadLetterQueue: true },
+      { webhookSecret: true, retryQueue: true, deadLetterQueue: true, stateTable: true },
     );
-    const overrides: BridgeOverrides = { ...options.overrides, sqs: queues.sqs };
+    const observability = () => ({
+      ...createObservability(),
+      logger: new Logger({
+        serviceName: SERVICE_NAME,
+        ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      }),
+    });
+    const overrides: BridgeOverrides = {
+      ...options.overrides,
+      sqs: queues.sqs,
+      ...(stateStore ? { dynamo: stateStore.client } : {}),
+      onOutcome: record,
+    };
 
     // Receive: a pool of containers, each serving one request at a time, as Lambda scales.
     const newReceiveContainer = (): ReceiveContainer => {
-      let logs: LogFields[] = [];
-      const bridge = createBridge(config, {
-        ...overrides,
-        ...idempotencyOverrides(config),
-        observability: observabilityWith((i) => logs.push(i), options.logLevel),
-      });
-      const handler = makeReceiveHandler(bridge.receive);
-      return {
-        async invoke(event, context) {
-          logs = [];
-          const answer = await handler(event, context);
-          record(receiveOutcome(answer, logs, Date.now()));
-          return answer;
-        },
-      };
+      const handler = makeReceiveHandler(
+        createBridge(config, { ...overrides, observability: observability() }).receive,
+      );
+      return { invoke: (event, context) => handler(event, context) };
     };
     const idle: ReceiveContainer[] = [];
     const waiting: ((c: ReceiveContainer) => void)[] = [];
@@ -599,18 +452,13 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     };
 
     // Retry: `retryConcurrency` containers, each fed by its own poller, as the event source
-    // mapping runs up to MaximumConcurrency instances (2 as deployed), each with its own limiter.
+    // mapping runs up to MaximumConcurrency instances (2 as deployed).
     const retryQueues = queues;
     const makeRetrySource = () => {
-      const retryBridge = createBridge(config, {
-        ...overrides,
-        observability: observabilityWith((item) => {
-          const o = retryOutcome(item, Date.now());
-          if (o) record(o);
-        }, options.logLevel),
-      });
-      const retryHandler = makeRetryHandler(retryBridge.retry);
-      const source = new SqsEventSource({
+      const retryHandler = makeRetryHandler(
+        createBridge(config, { ...overrides, observability: observability() }).retry,
+      );
+      return new SqsEventSource({
         sqs: retryQueues.sqs,
         queueUrl: retryQueues.retryQueueUrl,
         handler: (event: SQSEvent) => retryHandler(event),
@@ -629,7 +477,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
           }
         },
       });
-      return source;
     };
     const sources = Array.from({ length: Math.max(1, options.retryConcurrency ?? 2) }, makeRetrySource);
 
@@ -661,14 +508,14 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: options.port ?? 3000, host: options.host ?? '127.0.0.1' }, () => {
+      server.listen({ port: options.port ?? 3000, host }, () => {
         server.off('error', reject);
         resolve();
       });
     });
     const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const displayHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+    const bound = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const displayHost = bound === '0.0.0.0' || bound === '[::]' ? '127.0.0.1' : bound;
 
     // The pollers: like the event source mapping, they keep polling through SQS hiccups.
     let polling = true;
@@ -698,6 +545,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     };
     let stopping: Promise<void> | undefined;
     const sb = sandbox;
+    const store = stateStore;
     runtime = {
       webhookUrl: `http://${displayHost}:${address.port}/`,
       sqsEndpoint: q.endpoint,
@@ -710,7 +558,11 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       webhookSecret: secretDefaulted
         ? { source: 'local default', value: LOCAL_WEBHOOK_SECRET }
         : { source: isSet(env, 'WEBHOOK_SECRET') ? 'WEBHOOK_SECRET' : 'WEBHOOK_SECRET_ARN' },
-      timing: localTiming ? 'local' : 'deployed',
+      timing,
+      durable: {
+        queue: options.sqsEndpoint !== undefined,
+        records: isSet(env, 'AWS_ENDPOINT_URL_DYNAMODB') || (isSet(env, 'STATE_TABLE') && !store),
+      },
       config,
       sqs: q.sqs,
       stats: () => ({ ...structuredClone(stats), incidents: Object.fromEntries(lastOutcome) }),
@@ -732,7 +584,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
           }
           await q.close();
           await sb?.close();
-          await idempotencyStore?.close();
+          await store?.close();
         })();
         return stopping;
       },
@@ -741,7 +593,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   } catch (err) {
     await queues?.close().catch(() => {});
     await sandbox?.close().catch(() => {});
-    await idempotencyStore?.close().catch(() => {});
+    await stateStore?.close().catch(() => {});
     throw err;
   }
 }

@@ -48,7 +48,8 @@ const banner = [
     ? `  ESET          sandbox at ${runtime.esetApiUrl} (admin: ${runtime.esetApiUrl}/_sandbox/state)`
     : `  ESET          ${runtime.esetApiUrl} (token: ${runtime.esetAuthUrl})`,
   `  SQS           ${process.env.AWS_ENDPOINT_URL_SQS ? '' : 'embedded '}${runtime.sqsEndpoint}`,
-  `  timing        ${runtime.timing === 'local' ? 'local' : 'deployed defaults'}: ESET timeout ${runtime.config.esetTimeoutMs} ms, retry base ${runtime.config.retryBaseSeconds} s, settle ${runtime.config.esetSettleSeconds} s, pending re-send ${runtime.config.pendingResendSeconds} s`,
+  `  timing        ${runtime.timing === 'fast' ? 'fast (LOCAL_TIMING=fast, for demos)' : 'as deployed'}: receive budget ${runtime.config.esetTimeoutMs} ms, retry call ${runtime.config.retryEsetTimeoutMs} ms, settle ${runtime.config.esetSettleSeconds} s, retry base ${runtime.config.retryBaseSeconds} s`,
+  `  state         ${runtime.durable.records ? 'DynamoDB at AWS_ENDPOINT_URL_DYNAMODB' : 'embedded DynamoDB (in memory)'}${runtime.durable.queue ? '' : ', embedded SQS (in memory)'}`,
   `  retry queue   ${runtime.retryQueueUrl}`,
   `  DLQ           ${runtime.deadLetterQueueUrl}`,
 ];
@@ -70,17 +71,24 @@ function summary(rt: Runtime): string {
   const o = s.outcomes;
   const parts = [
     `${requests} webhook request(s)${answers ? ` (${answers})` : ''}`,
-    `closed ${o.closed}`,
+    `closed ${o.closed}, reopened ${o.reopened}, commented ${o.commented}, already so ${o.already}`,
     `queued ${o.queued}, requeued ${o.requeued}`,
     `dead-lettered ${o['dead-lettered']}`,
-    `rejected ${o.rejected}, refused ${o.refused}`,
+    `rejected ${o.rejected}, refused ${o.refused + o.unauthorized}`,
   ];
-  if (o.ignored + o.duplicate > 0) parts.push(`ignored ${o.ignored}, duplicates ${o.duplicate}`);
+  if (o.ignored + o.duplicate + o.stale > 0) {
+    parts.push(`ignored ${o.ignored}, duplicates ${o.duplicate}, stale ${o.stale}`);
+  }
   if (o.error + o.redelivery > 0) parts.push(`errors ${o.error}, redeliveries ${o.redelivery}`);
   const q = s.queuesAtStop;
   if (q) {
     const left = q.retry.visible + q.retry.inFlight + q.retry.delayed;
-    parts.push(`left in the retry queue ${left}${left > 0 ? ' (picked up on the next start)' : ''}`);
+    // The embedded queue and records live in this process: say so rather than promise a resume.
+    const fate =
+      rt.durable.queue && rt.durable.records
+        ? 'picked up on the next start'
+        : 'lost with this process: the embedded queue and records are in memory';
+    parts.push(`left in the retry queue ${left}${left > 0 ? ` (${fate})` : ''}`);
     parts.push(`in the DLQ ${q.deadLetter.visible + q.deadLetter.inFlight + q.deadLetter.delayed}`);
   }
   return `summary: ${parts.join('; ')}`;

@@ -5,11 +5,9 @@ import { type BridgeOverrides, createBridge } from '../../functions/bridge';
 import { loadConfig } from '../../functions/config/config';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
-import { idempotencyOverrides } from '../../functions/idempotency/dynamodb-guard';
-import {
-  type LocalIdempotencyStore,
-  startLocalIdempotencyStore,
-} from '../../functions/idempotency/local-store';
+import { DynamoIncidentStore } from '../../functions/incidents/dynamodb-store';
+import type { IncidentRecord } from '../../functions/incidents/record';
+import type { Outcome } from '../../functions/observability/outcomes';
 import {
   createEsetSandbox,
   type EsetSandbox,
@@ -17,6 +15,7 @@ import {
 } from '../../infra/local/eset-sandbox/sandbox';
 import { type LocalQueues, queueDepth, setUpQueues } from '../../infra/local/queues';
 import { SqsEventSource } from '../../infra/local/sqs-event-source';
+import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
 import { TEST_WEBHOOK_SECRET } from './events';
 
 export const ESET_USER = 'bridge-api-user@example.com';
@@ -25,6 +24,7 @@ export const ESET_PASSWORD = 'Pa55-eset-api-user-s3cret';
 /** Timing knobs shrunk so a whole retry path runs in well under a second. */
 export const FAST_TIMING = {
   ESET_TIMEOUT_MS: '1500',
+  RETRY_ESET_TIMEOUT_MS: '1500',
   ESET_MAX_RPS: '10',
   RETRY_BASE_SECONDS: '0',
   RETRY_MAX_DELAY_SECONDS: '1',
@@ -47,8 +47,12 @@ export interface Harness {
   /** Puts a raw body on the retry queue (poison messages). */
   sendRaw(body: string): Promise<void>;
   newIncident(status?: Parameters<EsetSandbox['addIncident']>[1]): string;
-  /** The dynalite server holding the idempotency table, when started with `idempotency: true`. */
-  idempotencyStore?: LocalIdempotencyStore;
+  /** The dynalite server holding the state table (incident records). */
+  stateStore: LocalStateStore;
+  /** The incident record as stored. */
+  incidentRecord(incidentUuid: string): Promise<IncidentRecord | undefined>;
+  /** Every outcome the handlers recorded, in order. */
+  outcomes: Outcome[];
   close(): Promise<void>;
 }
 
@@ -63,8 +67,6 @@ export async function startHarness(
     sandbox?: SandboxOptions;
     overrides?: BridgeOverrides;
     sqsEndpoint?: string;
-    /** Start dynalite with the idempotency table and turn duplicate-safe delivery on. */
-    idempotency?: boolean;
   } = {},
 ): Promise<Harness> {
   const sandbox = await createEsetSandbox({ username: ESET_USER, password: ESET_PASSWORD, ...opts.sandbox });
@@ -74,14 +76,12 @@ export async function startHarness(
     visibilityTimeoutSeconds: 5,
     maxReceiveCount: 3,
   });
-  const idempotencyStore = opts.idempotency ? await startLocalIdempotencyStore() : undefined;
+  const stateStore = await startLocalStateStore();
   const env: Record<string, string> = {
-    ...(idempotencyStore
-      ? {
-          IDEMPOTENCY_TABLE: idempotencyStore.tableName,
-          AWS_ENDPOINT_URL_DYNAMODB: idempotencyStore.endpoint,
-        }
-      : {}),
+    STATE_TABLE: stateStore.tableName,
+    AWS_ENDPOINT_URL_DYNAMODB: stateStore.endpoint,
+    RETRY_QUEUE_VISIBILITY_SECONDS: '5',
+    RETRY_QUEUE_MAX_RECEIVES: '3',
     ESET_API_URL: sandbox.url,
     ESET_AUTH_URL: sandbox.url,
     ESET_USERNAME: ESET_USER,
@@ -92,12 +92,20 @@ export async function startHarness(
     ...FAST_TIMING,
     ...opts.env,
   };
-  const config = loadConfig(env, { webhookSecret: true, retryQueue: true, deadLetterQueue: true });
+  const config = loadConfig(env, {
+    webhookSecret: true,
+    retryQueue: true,
+    deadLetterQueue: true,
+    stateTable: true,
+  });
+  const outcomes: Outcome[] = [];
   const bridge = createBridge(config, {
     sqs: queues.sqs,
-    ...idempotencyOverrides(config),
+    dynamo: stateStore.client,
+    onOutcome: (o) => outcomes.push(o),
     ...opts.overrides,
   });
+  const records = new DynamoIncidentStore({ table: stateStore.tableName, client: stateStore.client });
   const receive = makeReceiveHandler(bridge.receive);
   const retry = makeRetryHandler(bridge.retry);
   const source = new SqsEventSource({
@@ -161,12 +169,14 @@ export async function startHarness(
       sandbox.addIncident(id, status);
       return id;
     },
-    ...(idempotencyStore ? { idempotencyStore } : {}),
+    stateStore,
+    outcomes,
+    incidentRecord: async (incidentUuid) => (await records.get(config.tenant, incidentUuid))?.rec,
     close: async () => {
       await source.stop();
       await sandbox.close();
       await queues.close();
-      await idempotencyStore?.close();
+      await stateStore.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Clock, RateLimiter } from '../../functions/pacing/rate-limiter';
+import type { Clock } from '../../functions/clock/clock';
+import { RateLimiter } from '../../functions/pacing/rate-limiter';
 
 function fakeClock(): Clock & { t: number } {
   const c = {
@@ -13,7 +14,7 @@ function fakeClock(): Clock & { t: number } {
 }
 
 describe('RateLimiter', () => {
-  it('lets at most N calls start in any one-second window', async () => {
+  it('spaces call starts evenly, at most N in any one-second window', async () => {
     const clock = fakeClock();
     const limiter = new RateLimiter(4, clock, 1000);
     const starts: number[] = [];
@@ -27,7 +28,9 @@ describe('RateLimiter', () => {
     for (const s of starts) {
       expect(starts.filter((t) => t >= s && t < s + 1000).length).toBeLessThanOrEqual(4);
     }
-    expect(starts.at(-1)).toBe(1_000_000 + 4000);
+    // Evenly spaced, 250 ms apart: never a burst of four followed by a pause.
+    expect(starts.slice(0, 4)).toEqual([1_000_000, 1_000_250, 1_000_500, 1_000_750]);
+    expect(starts.at(-1)).toBe(1_000_000 + 19 * 250);
   });
 
   it('keeps a safety margin over one second by default', async () => {

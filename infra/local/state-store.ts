@@ -1,16 +1,16 @@
 /**
- * A real DynamoDB-protocol server (dynalite, in memory, on 127.0.0.1) with the idempotency table,
- * for tests and the local runtime (`npm start`). Development only: no Lambda entry imports it, and
- * dynalite is a devDependency.
+ * A real DynamoDB-protocol server (dynalite, in memory, on 127.0.0.1) with the bridge's state
+ * table (incident records), for tests and the local runtime (`npm start`). Development only: no
+ * Lambda entry imports it, and dynalite is a devDependency.
  */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
-export interface LocalIdempotencyStore {
+export interface LocalStateStore {
   /** `AWS_ENDPOINT_URL_DYNAMODB` for the bridge. */
   endpoint: string;
-  /** `IDEMPOTENCY_TABLE` for the bridge. */
+  /** `STATE_TABLE` for the bridge. */
   tableName: string;
   /** A client for that endpoint (placeholder credentials, which dynalite ignores). */
   client: DynamoDBClient;
@@ -21,10 +21,10 @@ export interface LocalIdempotencyStore {
  * Starts dynalite and creates the table as the CDK stack does (partition key `id`, string).
  * With `endpoint`, uses that server instead of starting one (the table is created if missing).
  */
-export async function startLocalIdempotencyStore(
+export async function startLocalStateStore(
   opts: { port?: number; tableName?: string; endpoint?: string } = {},
-): Promise<LocalIdempotencyStore> {
-  const tableName = opts.tableName ?? 'eset-close-bridge-idempotency';
+): Promise<LocalStateStore> {
+  const tableName = opts.tableName ?? 'eset-close-bridge-state';
   let server: ReturnType<typeof dynalite> | undefined;
   let endpoint = opts.endpoint;
   if (!endpoint) {
