@@ -36,6 +36,7 @@ export interface Bridge {
   retry: RetryDeps;
   tokens: TokenProvider;
   pacer: Pacer;
+  eset: EsetClient;
   worker: IncidentWorker;
   timing: WorkerTiming;
 }
@@ -117,6 +118,7 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
     retry: { ...common, queue },
     tokens,
     pacer,
+    eset,
     worker,
     timing,
   };

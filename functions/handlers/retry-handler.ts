@@ -46,7 +46,11 @@ export function makeRetryHandler(deps: RetryDeps) {
         comment,
         ...(ticketId ? { ticketId } : {}),
       };
-      await deps.worker.onEvent(event, { tenant: deps.config.tenant, correlationId: parsed.correlationId });
+      await deps.worker.onEvent(event, {
+        tenant: deps.config.tenant,
+        correlationId: parsed.correlationId,
+        via: 'retry',
+      });
       return;
     }
     await deps.worker.onMessage(parsed.message);

@@ -53,7 +53,16 @@ export interface EventAnswer {
   headers?: Record<string, string>;
 }
 
-type Ctx = { tenant: string; correlationId: string; route?: string };
+type Ctx = {
+  tenant: string;
+  correlationId: string;
+  route?: string;
+  /**
+   * Who hands the event in: the receive Lambda answers its sender (a refusal is the answer), the
+   * retry Lambda (a close queued before an upgrade) has nobody to answer, so a refusal is parked.
+   */
+  via?: 'receive' | 'retry';
+};
 
 /**
  * The bridge's one way of acting on an incident, for both Lambdas: take a ticket event into the
@@ -137,7 +146,7 @@ export class IncidentWorker {
       });
       try {
         end = await session.run();
-        rec = (await this.settle(session, end, 'receive', ctx, key)).rec;
+        rec = (await this.settle(session, end, ctx.via ?? 'receive', ctx, key)).rec;
       } catch (err) {
         if (!(err instanceof LeaseLostError)) {
           await session.finish().catch(() => undefined);
@@ -146,8 +155,9 @@ export class IncidentWorker {
         end = { kind: 'wait', at: clock.now(), why: 'time' };
       }
     } else if (outstanding(rec) && rec.lease) {
-      // Another worker holds the incident: make sure a wake-up follows its lease.
-      const at = Math.max(now, rec.lease.until) + 1000;
+      // Another worker holds the incident and will see this event when it lets go. A wake-up
+      // shortly after covers a holder that dies first (it waits again while the lease holds).
+      const at = Math.min(rec.lease.until, now + BUSY_RECHECK_MS);
       await this.enqueue(rec, at, 'busy', ctx.correlationId);
       end = { kind: 'wait', at, why: 'retry', reason: 'another worker holds the incident' };
     }
@@ -377,7 +387,7 @@ export class IncidentWorker {
           delaySeconds,
           correlationId,
           ...(why ? { why } : {}),
-          ...(rec.want ? { want: { status: rec.want.status, key: rec.want.key } } : {}),
+          ...(rec.want ? { want: wantOf(rec.want) } : {}),
         },
         delaySeconds,
       )
@@ -399,7 +409,7 @@ export class IncidentWorker {
       delaySeconds: 0,
       correlationId,
       why: 'dead-letter',
-      ...(rec.want ? { want: { status: rec.want.status, key: rec.want.key } } : {}),
+      ...(rec.want ? { want: wantOf(rec.want) } : {}),
       deadLettered: {
         at: new Date(now).toISOString(),
         reason: f.reason.slice(0, 2000),
@@ -460,7 +470,9 @@ export class IncidentWorker {
     },
   ): EventAnswer {
     const incidentUuid = event.incidentUuid;
-    const failure = session?.failures.find((f) => f.key === key);
+    const failure =
+      session?.failures.find((f) => f.key === key) ??
+      (rec.failed?.key === key ? { ...rec.failed, key } : undefined);
     if (failure) {
       this.deps.record({
         lambda: 'receive',
@@ -492,6 +504,7 @@ export class IncidentWorker {
       };
     }
     const effect = session?.effects.find((e) => e.key === key);
+    const duplicate = merge === 'duplicate' ? { duplicate: true } : {};
     const queued = (): EventAnswer => {
       const why = end?.kind === 'wait' ? end.why : 'retry';
       const delaySeconds = end?.kind === 'wait' ? delayTo(end.at, this.deps.clock.now()) : 0;
@@ -511,10 +524,10 @@ export class IncidentWorker {
           incidentUuid,
           reason: why,
           ...(rec.progress.lastStatus ? { esetStatus: rec.progress.lastStatus } : {}),
+          ...duplicate,
         },
       };
     };
-    const duplicate = merge === 'duplicate' ? { duplicate: true } : {};
     if (event.action === 'comment') {
       const posted =
         effect !== undefined ||
@@ -596,6 +609,13 @@ function redriveInto(r: IncidentRecord, message: RetryMessage, now: number): voi
   if (c && !r.comments.some((q) => q.key === c.key)) r.comments.push({ ...c });
   r.progress = { budgetStart: at, attempts: 0 };
   r.dirty = true;
+}
+
+/** How soon a wake-up looks again at an incident another worker holds. */
+const BUSY_RECHECK_MS = 2_000;
+
+function wantOf(w: NonNullable<IncidentRecord['want']>): NonNullable<RetryMessage['want']> {
+  return { status: w.status, key: w.key, ...(w.ticketId ? { ticketId: w.ticketId } : {}) };
 }
 
 function delayTo(at: number, now: number): number {

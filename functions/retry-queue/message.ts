@@ -26,7 +26,9 @@ export const RetryMessageSchema = z.object({
   delaySeconds: z.int().check(z.gte(0), z.lte(900)),
   correlationId: z.string().check(z.minLength(1), z.maxLength(256)),
   why: z.optional(z.enum(['pending', 'retry', 'unknown', 'time', 'busy', 'event', 'early', 'dead-letter'])),
-  want: z.optional(z.object({ status: z.enum(['closed', 'open']), key: text(64) })),
+  want: z.optional(
+    z.object({ status: z.enum(['closed', 'open']), key: text(64), ticketId: z.optional(text(256)) }),
+  ),
   deadLettered: z.optional(
     z.object({
       at: iso,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createBridge } from '../../functions/bridge';
+import { EsetRequests } from '../../functions/eset/client';
 import { functionUrlEvent, signedHeaders, sqsEvent } from '../helpers/events';
 import { sqsIllegalCharacter, startFuzzRig } from './rig';
 
@@ -78,11 +79,11 @@ describe('bugs found by fuzzing', () => {
       rig.sandbox.script(first, [{ kind: 'status', status: 429, retryAfter: '86400' }]);
       const bridge = createBridge(rig.config, { clock: rig.clock, sqs: rig.sqsClient });
       const close = (incidentUuid: string) =>
-        bridge.retry.eset.close(
-          { incidentUuid, closureReason: 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE', comment: 'x' },
+        bridge.eset.send(EsetRequests.close(incidentUuid, 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE', 'x'), {
           // A budget far longer than any backoff the bridge itself would choose (at most 15 minutes).
-          rig.clock.now() + 20 * 60_000,
-        );
+          deadline: rig.clock.now() + 20 * 60_000,
+          timeoutMs: 60_000,
+        });
 
       // Act
       await close(first);

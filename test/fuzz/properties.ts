@@ -167,7 +167,7 @@ export function asSqsDelivers(body: string): string {
 }
 
 /**
- * The retry-message boundary: the handler never throws; a record that is not a retry message v1
+ * The retry-message boundary: the handler never throws; a record that is not a retry message
  * is dead-lettered with its body byte-identical, never reaches ESET, and is left for redelivery
  * (never deleted silently) when the dead-letter queue refuses it; valid records make at most one
  * SQS call each, and every body the handler writes is a retry message it would itself accept.
@@ -283,8 +283,8 @@ export async function checkRetryBatch(
 
 function incidentOf(body: string): string | undefined {
   try {
-    const v = JSON.parse(body) as { request?: { incidentUuid?: unknown } };
-    const id = v?.request?.incidentUuid;
+    const v = JSON.parse(body) as { incidentUuid?: unknown; request?: { incidentUuid?: unknown } };
+    const id = v?.incidentUuid ?? v?.request?.incidentUuid;
     return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;

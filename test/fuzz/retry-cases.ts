@@ -1,5 +1,6 @@
 /**
- * Generators for the retry-message boundary: SQS bodies that are valid retry messages v1,
+ * Generators for the retry-message boundary: SQS bodies that are valid retry messages (v2, and v1
+ * queued before an upgrade),
  * near-valid ones broken in one known way, text-level mutations (validity unknown), and arbitrary
  * bodies. Each record carries its own incident UUID so ESET calls can be traced to it.
  */
@@ -62,8 +63,76 @@ function retryAfter(seed: string): string {
   return forms[n % forms.length] as string;
 }
 
-/** A valid retry message v1 as an object (times resolved against `now` when it runs). */
+/**
+ * A valid retry message as an object (times resolved against `now` when it runs): mostly v2 (a
+ * wake-up naming an incident), some v1 (a close queued before the upgrade, which the handler turns
+ * into a close event and works on).
+ */
 export const validMessageArb = (incidents: readonly string[]) =>
+  fc.oneof({ weight: 3, arbitrary: validV2Arb(incidents) }, { weight: 2, arbitrary: validV1Arb(incidents) });
+
+const validV2Arb = (incidents: readonly string[]) =>
+  fc
+    .record({
+      incidentUuid: fc.oneof(fc.constantFrom(...incidents), fc.uuid()),
+      tenant: fc.constantFrom('default', 'acme', 'x'.repeat(64)),
+      wakeId: fc.uuid(),
+      sentAt: fc.oneof(
+        { weight: 4, arbitrary: isoArb(-3_600_000, 0) },
+        { weight: 1, arbitrary: isoArb(-100_000_000, 0) },
+      ),
+      delaySeconds: fc.integer({ min: 0, max: 900 }),
+      correlationId: fc.string({ minLength: 1, maxLength: 60 }),
+      why: fc.option(fc.constantFrom('pending', 'retry', 'unknown', 'time', 'busy', 'event'), {
+        nil: undefined,
+      }),
+      want: fc.option(
+        fc.record({
+          status: fc.constantFrom('closed', 'open'),
+          key: fc.string({ minLength: 1, maxLength: 22 }),
+        }),
+        { nil: undefined },
+      ),
+      redrive: fc.option(
+        fc.record({
+          at: isoArb(-1_000_000, 0),
+          reason: fc.string({ maxLength: 80 }),
+          action: fc.constantFrom('close', 'reopen', 'comment'),
+        }),
+        { nil: undefined },
+      ),
+      comment: fc.option(
+        fc.record({
+          key: fc.string({ minLength: 1, maxLength: 22 }),
+          text: fc.string({ unit: 'binary', minLength: 1, maxLength: 120 }),
+          at: isoArb(-1_000_000, 0),
+          correlationId: fc.string({ minLength: 1, maxLength: 40 }),
+        }),
+        { nil: undefined, freq: 4 },
+      ),
+    })
+    .map((r) => {
+      const m: MessageDraft = {
+        v: 2,
+        tenant: r.tenant,
+        incidentUuid: r.incidentUuid,
+        wakeId: r.wakeId,
+        sentAt: r.sentAt,
+        delaySeconds: r.delaySeconds,
+        correlationId: r.correlationId,
+      };
+      if (r.why) m.why = r.why;
+      if (r.want) m.want = r.want;
+      if (r.redrive) m.deadLettered = r.redrive;
+      if (r.comment) m.comment = r.comment;
+      return { uuid: r.incidentUuid, draft: m } as {
+        uuid: string;
+        draft: MessageDraft;
+        script?: FaultStep[];
+      };
+    });
+
+const validV1Arb = (incidents: readonly string[]) =>
   fc
     .record({
       incidentUuid: fc.oneof(fc.constantFrom(...incidents), fc.uuid()),
@@ -71,22 +140,9 @@ export const validMessageArb = (incidents: readonly string[]) =>
       comment: fc.string({ unit: 'binary', minLength: 1, maxLength: 120 }),
       ticketId: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
       phase: fc.constantFrom('close', 'resend', 'verify'),
-      responseId: fc.uuid(),
-      pendingSince: isoArb(-700_000, 0),
-      resends: fc.nat(20),
-      notBefore: fc.option(isoArb(-60_000, 60_000), { nil: undefined }),
       attempt: fc.integer({ min: 1, max: 60 }),
-      // Mostly within the retry budget (a day by default); sometimes long past it.
-      firstSeen: fc.oneof(
-        { weight: 4, arbitrary: isoArb(-3_600_000, 0) },
-        { weight: 1, arbitrary: isoArb(-100_000_000, 0) },
-      ),
-      lastStatus: fc.option(fc.constantFrom('429', '503', 'lost', 'not-sent', '202'), { nil: undefined }),
-      lastRequestId: fc.option(fc.uuid(), { nil: undefined }),
+      firstSeen: isoArb(-3_600_000, 0),
       correlationId: fc.string({ minLength: 1, maxLength: 60 }),
-      redrive: fc.option(fc.record({ at: isoArb(-1_000_000, 0), reason: fc.string({ maxLength: 80 }) }), {
-        nil: undefined,
-      }),
       eset: fc.option(esetAnswerArb, { nil: undefined, freq: 3 }),
     })
     .map((r) => {
@@ -103,12 +159,6 @@ export const validMessageArb = (incidents: readonly string[]) =>
         firstSeen: r.firstSeen,
         correlationId: r.correlationId,
       };
-      if (r.phase === 'resend')
-        Object.assign(m, { responseId: r.responseId, pendingSince: r.pendingSince, resends: r.resends });
-      if (r.phase === 'verify' && r.notBefore) m.notBefore = r.notBefore;
-      if (r.lastStatus) m.lastStatus = r.lastStatus;
-      if (r.lastRequestId) m.lastRequestId = r.lastRequestId;
-      if (r.redrive) m.deadLettered = r.redrive;
       return { uuid: r.incidentUuid, draft: m, ...(r.eset ? { script: [r.eset] } : {}) };
     });
 
@@ -137,17 +187,13 @@ const set = (path: string[], value: unknown) => (m: MessageDraft) => {
   return copy;
 };
 
-/** Changes that make any valid message invalid, each for a reason the schema states. */
+/**
+ * Changes that make any valid message invalid, each for a reason the schema states. A v1 message
+ * broken this way is no valid v1 either, and no v2: it is invalid as well.
+ */
 const INVALIDATING: Mutation[] = [
-  ...[0, 2, '1', null, true, 1.0000001].map((v) => ({ name: `v=${String(v)}`, apply: set(['v'], v) })),
-  ...['v', 'request', 'phase', 'attempt', 'firstSeen', 'correlationId'].map((k) => ({
-    name: `no ${k}`,
-    apply: set([k], undefined),
-  })),
-  ...['incidentUuid', 'closureReason', 'comment'].map((k) => ({
-    name: `no request.${k}`,
-    apply: set(['request', k], undefined),
-  })),
+  ...[0, 3, '1', '2', null, true, 1.0000001].map((v) => ({ name: `v=${String(v)}`, apply: set(['v'], v) })),
+  ...['v', 'correlationId'].map((k) => ({ name: `no ${k}`, apply: set([k], undefined) })),
   ...[
     'x',
     '',
@@ -156,72 +202,72 @@ const INVALIDATING: Mutation[] = [
     '123e4567-e89b-12d3-a456-426614174000:reopen',
     42,
     null,
-  ].map((v) => ({ name: `incidentUuid=${JSON.stringify(v)}`, apply: set(['request', 'incidentUuid'], v) })),
-  ...['TRUE_POSITIVE', 'true-positive', 'INCIDENT_RESOLVE_REASON_MALWARE', '', 3].map((v) => ({
-    name: `closureReason=${JSON.stringify(v)}`,
-    apply: set(['request', 'closureReason'], v),
+  ].map((v) => ({
+    name: `incidentUuid=${JSON.stringify(v)}`,
+    apply: (m: MessageDraft) =>
+      m.v === 1 ? set(['request', 'incidentUuid'], v)(m) : set(['incidentUuid'], v)(m),
   })),
-  ...['', 'c'.repeat(10_001), 7, null].map((v) => ({
-    name: `comment=${JSON.stringify(v).slice(0, 20)}`,
-    apply: set(['request', 'comment'], v),
-  })),
-  ...['t'.repeat(257), 5, null].map((v) => ({
-    name: 'ticketId bad',
-    apply: set(['request', 'ticketId'], v),
-  })),
-  ...['closed', 'CLOSE', '', null, 0].map((v) => ({
-    name: `phase=${JSON.stringify(v)}`,
-    apply: set(['phase'], v),
-  })),
-  ...[0, -1, 1.5, '1', null, Number.MAX_SAFE_INTEGER + 2].map((v) => ({
-    name: `attempt=${String(v)}`,
-    apply: set(['attempt'], v),
-  })),
-  ...[
-    'yesterday',
-    '2021-02-30T00:00:00Z',
-    '2021-01-01',
-    '2021-01-01T00:00:00+01:00',
-    1_700_000_000_000,
-    '',
-  ].map((v) => ({ name: `firstSeen=${String(v)}`, apply: set(['firstSeen'], v) })),
   ...['', 'c'.repeat(257), 9].map((v) => ({ name: 'correlationId bad', apply: set(['correlationId'], v) })),
-  { name: 'lastStatus too long', apply: set(['lastStatus'], 's'.repeat(33)) },
-  { name: 'lastReason too long', apply: set(['lastReason'], 'r'.repeat(1001)) },
-  { name: 'lastRequestId too long', apply: set(['lastRequestId'], 'q'.repeat(257)) },
-  { name: 'resends=-1', apply: set(['resends'], -1) },
-  { name: 'redrives=1.5', apply: set(['redrives'], 1.5) },
-  { name: 'notBefore bad', apply: set(['notBefore'], 'soon') },
-  { name: 'budgetStart bad', apply: set(['budgetStart'], 'now') },
-  { name: 'deadLettered bad', apply: set(['deadLettered'], { at: 'then', reason: 'x' }) },
-  {
-    name: 'deadLettered reason too long',
-    apply: set(['deadLettered'], { at: new Date(BASE_TIME).toISOString(), reason: 'r'.repeat(2001) }),
-  },
-  {
-    name: 'resend without responseId',
-    apply: (m) => ({
-      ...set(['responseId'], undefined)(m),
-      phase: 'resend',
-      pendingSince: new Date(BASE_TIME).toISOString(),
-    }),
-  },
-  {
-    name: 'resend without pendingSince',
-    apply: (m) => ({ ...set(['pendingSince'], undefined)(m), phase: 'resend', responseId: 'r-1' }),
-  },
-  { name: 'responseId empty', apply: set(['responseId'], '') },
-  { name: 'request is an array', apply: (m) => ({ ...m, request: [m.request] }) },
   { name: 'wrapped in an array', apply: (m) => [m] },
   { name: 'double-encoded', apply: (m) => JSON.stringify(m) },
   { name: 'null', apply: () => null },
   { name: 'SNS envelope', apply: (m) => ({ Type: 'Notification', Message: JSON.stringify(m) }) },
+  ...V2_ONLY(),
 ];
+
+/** Changes that break what only v2 has; applied to a v1 message they break it as well (v=2 without v2 fields). */
+function V2_ONLY(): Mutation[] {
+  const v2 = (name: string, path: string[], value: unknown): Mutation => ({
+    name,
+    apply: (m) => set(path, value)({ ...m, v: 2 }),
+  });
+  return [
+    ...['tenant', 'incidentUuid', 'wakeId', 'sentAt', 'delaySeconds'].map((k) =>
+      v2(`no ${k}`, [k], undefined),
+    ),
+    v2('tenant empty', ['tenant'], ''),
+    v2('tenant too long', ['tenant'], 't'.repeat(65)),
+    ...[-1, 901, 1.5, '1', null].map((v) => v2(`delaySeconds=${String(v)}`, ['delaySeconds'], v)),
+    ...['yesterday', '2021-02-30T00:00:00Z', '2021-01-01', 1_700_000_000_000, ''].map((v) =>
+      v2(`sentAt=${String(v)}`, ['sentAt'], v),
+    ),
+    v2('wakeId too long', ['wakeId'], 'w'.repeat(65)),
+    v2('why unknown', ['why'], 'because'),
+    v2('want status bad', ['want'], { status: 'resolved', key: 'k' }),
+    v2('deadLettered bad', ['deadLettered'], { at: 'then', reason: 'x', action: 'close' }),
+    v2('deadLettered action bad', ['deadLettered'], {
+      at: new Date(BASE_TIME).toISOString(),
+      reason: 'x',
+      action: 'delete',
+    }),
+    v2('deadLettered reason too long', ['deadLettered'], {
+      at: new Date(BASE_TIME).toISOString(),
+      reason: 'r'.repeat(2001),
+      action: 'close',
+    }),
+    v2('comment text empty', ['comment'], {
+      key: 'k',
+      text: '',
+      at: new Date(BASE_TIME).toISOString(),
+      correlationId: 'c',
+    }),
+    v2('comment text too long', ['comment'], {
+      key: 'k',
+      text: 'c'.repeat(10_001),
+      at: new Date(BASE_TIME).toISOString(),
+      correlationId: 'c',
+    }),
+  ];
+}
 
 /** Changes that keep a valid message valid (unknown keys are stripped, order and spacing do not matter). */
 const NEUTRAL: Mutation[] = [
   { name: 'extra key', apply: (m) => ({ ...m, extra: { nested: [1, 2] } }) },
-  { name: 'extra request key', apply: (m) => ({ ...m, request: { ...(m.request as object), x: 1 } }) },
+  {
+    name: 'extra nested key',
+    apply: (m) =>
+      m.v === 1 ? { ...m, request: { ...(m.request as object), x: 1 } } : { ...m, want: undefined, zz: 1 },
+  },
   { name: 'keys reversed', apply: (m) => Object.fromEntries(Object.entries(m).reverse()) },
 ];
 
@@ -313,6 +359,7 @@ export const recordArb = (incidents: readonly string[]): fc.Arbitrary<RecordDraf
             { family: 'huge', t: `"${'x'.repeat(250_000)}"` },
             { family: 'deep', t: `${'['.repeat(100_000)}${']'.repeat(100_000)}` },
             { family: 'v1 only', t: '{"v":1}' },
+            { family: 'v2 only', t: '{"v":2}' },
             { family: 'proto', t: '{"__proto__":{"v":1,"phase":"close"},"constructor":{"prototype":{}}}' },
           ),
         )

@@ -11,12 +11,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createBridge } from '../../functions/bridge';
+import type { Clock } from '../../functions/clock/clock';
 import { type Config, loadConfig } from '../../functions/config/config';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
-import type { Clock } from '../../functions/pacing/rate-limiter';
 import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
 import { TEST_WEBHOOK_SECRET } from '../helpers/events';
+import { MemoryIncidentStore } from '../helpers/memory-store';
 
 export const FUZZ_ESET_USER = 'fuzz-api-user@example.com';
 export const FUZZ_ESET_PASSWORD = 'Fuzz-Pa55-n0t-f0r-answers';
@@ -106,6 +107,8 @@ export interface FuzzRig {
   sqsClient: SQSClient;
   clock: ReturnType<typeof skipAheadClock>;
   config: Config;
+  /** The incident records (in memory: the fuzzers test the boundaries, not the store). */
+  store: MemoryIncidentStore;
   receive: ReturnType<typeof makeReceiveHandler>;
   retry: ReturnType<typeof makeRetryHandler>;
   /** Every request the ESET stand-in answered, in order (API and token). */
@@ -154,6 +157,7 @@ export async function startFuzzRig(opts: { seed?: number; incidents?: number } =
     },
     { webhookSecret: true, retryQueue: true, deadLetterQueue: true },
   );
+  const store = new MemoryIncidentStore();
   const clock = skipAheadClock();
   const queue = new RecordingSqs();
   // Answers are the subject here; logs are checked by test/integration/no-secrets.test.ts.
@@ -161,6 +165,7 @@ export async function startFuzzRig(opts: { seed?: number; incidents?: number } =
   const logger = new Logger({ serviceName: 'eset-close-bridge-fuzz', logLevel: 'SILENT' });
   const bridge = createBridge(config, {
     clock,
+    store,
     sqs: queue as unknown as SQSClient,
     observability: {
       logger,
@@ -175,6 +180,7 @@ export async function startFuzzRig(opts: { seed?: number; incidents?: number } =
     sqsClient: queue as unknown as SQSClient,
     clock,
     config,
+    store,
     receive: makeReceiveHandler(bridge.receive),
     retry: makeRetryHandler(bridge.retry),
     esetRequests,

@@ -73,12 +73,16 @@ describe('close flow: one test per row of the outcome table', () => {
     expect(await h.deadLetters()).toHaveLength(0);
   });
 
-  it.each([429, 503])('queues a %i and closes it on retry, honouring Retry-After', async (status) => {
+  it.each([
+    [429, 'retry'],
+    [503, 'unknown'],
+  ] as const)('queues a %i (%s) and closes it on retry, honouring Retry-After', async (status, reason) => {
     const id = h.newIncident();
-    h.sandbox.script(id, [{ kind: 'status', status: status as 429 | 503, retryAfter: '1' }]);
+    h.sandbox.script(id, [{ kind: 'status', status, retryAfter: '1' }]);
     const answer = await h.receive(signedCloseEvent(id));
     expect(answer.statusCode).toBe(202);
-    expect(body(answer)).toMatchObject({ status: 'queued', reason: 'retry', esetStatus: String(status) });
+    // A 429 applied nothing; a 5xx may have been applied, so the retry reads before closing.
+    expect(body(answer)).toMatchObject({ status: 'queued', reason, esetStatus: String(status) });
     const queuedAt = Date.now();
     await h.drain();
     const closes = closeCalls(h.sandbox, id);
@@ -130,11 +134,28 @@ describe('close flow: one test per row of the outcome table', () => {
     expect(h.sandbox.state().incidents[id]).toMatchObject({ closesApplied: 1, finalComment: comment });
   });
 
-  it('answers 200 when ESET answers 400 because the incident is already closed (idempotent)', async () => {
+  it('answers 200 already-closed, with the reason that stands, when ESET answers 400 to a closed incident', async () => {
     const id = h.newIncident('INCIDENT_STATUS_CLOSED');
-    const answer = await h.receive(signedCloseEvent(id));
+    const answer = await h.receive(signedCloseEvent(id, { closureReason: 'unspecified' }));
     expect(answer.statusCode).toBe(200);
-    expect(body(answer)).toMatchObject({ status: 'closed', note: 'the incident was already closed' });
+    expect(body(answer)).toEqual({
+      status: 'already-closed',
+      incidentUuid: id,
+      closureReason: 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
+    });
+    expect(h.sandbox.state().incidents[id]?.closesApplied).toBe(0);
+  });
+
+  it('says so, and counts a ReasonConflict, when a close asks for another reason than the one that stands', async () => {
+    const id = h.newIncident('INCIDENT_STATUS_CLOSED');
+    const answer = await h.receive(signedCloseEvent(id, { closureReason: 'true-positive' }));
+    expect(answer.statusCode).toBe(200);
+    expect(body(answer)).toMatchObject({
+      status: 'already-closed',
+      closureReason: 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
+      requestedReason: 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE',
+    });
+    expect(h.outcomes.filter((o) => o.outcome === 'reason-conflict')).toHaveLength(1);
     expect(h.sandbox.state().incidents[id]?.closesApplied).toBe(0);
   });
 
@@ -208,7 +229,10 @@ describe('close flow: one test per row of the outcome table', () => {
     expect(attrs.esetRequestId?.StringValue).toMatch(/.+/);
     expect(attrs.firstSeen?.StringValue).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(JSON.parse(dead[0]?.Body ?? '{}')).toMatchObject({
-      request: { incidentUuid: id, ticketId: 'SEC-1' },
+      v: 2,
+      incidentUuid: id,
+      want: { status: 'closed', ticketId: 'SEC-1' },
+      deadLettered: { action: 'close', status: 403, reason: 'ESET answered 403: no permission' },
     });
   });
 });
@@ -271,6 +295,7 @@ describe('close flow: tokens, budget and poison', () => {
     const calls = h.sandbox.state().calls.filter((c) => c.path.includes(id));
     expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual([
       'POST 503',
+      'GET 200',
       'POST 403',
       'GET 200',
       'POST 200',
@@ -305,9 +330,10 @@ describe('close flow: tokens, budget and poison', () => {
         WaitTimeSeconds: 1,
       }),
     );
-    expect(JSON.parse(message.Messages?.[0]?.Body ?? '{}')).toMatchObject({
-      phase: 'close',
+    expect(JSON.parse(message.Messages?.[0]?.Body ?? '{}')).toMatchObject({ v: 2, incidentUuid: id });
+    expect((await h.incidentRecord(id))?.progress).toMatchObject({
       lastStatus: 'not-sent',
+      lastReason: 'token endpoint answered 400 (password grant)',
     });
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { workerTiming } from '../../functions/bridge';
 import { loadConfig } from '../../functions/config/config';
 import { ConfigError } from '../../functions/errors/errors';
 
@@ -24,9 +25,33 @@ describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     expect(loadConfig(base)).toMatchObject({
       esetTimeoutMs: 8000,
+      retryEsetTimeoutMs: 55_000,
       esetMaxRps: 5,
       retryMaxAgeSeconds: 86_400,
-      esetSettleSeconds: 150,
+      esetSettleSeconds: 190,
+      tenant: 'default',
+      retryQueueVisibilitySeconds: 900,
+      retryQueueMaxReceives: 5,
+    });
+  });
+
+  it('gives the retry path more than ESET takes to answer 202 (over 50 s per call)', () => {
+    const config = loadConfig(base);
+    expect(config.retryEsetTimeoutMs).toBeGreaterThan(50_000);
+    const timing = workerTiming(config);
+    // Two full calls (a read and a change) per message, and a lease that outlives the session.
+    expect(timing.retry.sessionMs).toBeGreaterThanOrEqual(2 * config.retryEsetTimeoutMs);
+    expect(timing.retry.leaseMs).toBeGreaterThan(timing.retry.sessionMs);
+    expect(timing.receive.budgetMs).toBeLessThanOrEqual(8000);
+  });
+
+  it('names STATE_TABLE when a Lambda needs it and it is missing or malformed', () => {
+    expect(() => loadConfig(base, { stateTable: true })).toThrow(/STATE_TABLE is required/);
+    expect(() => loadConfig({ ...base, STATE_TABLE: 'a b' })).toThrow(
+      /STATE_TABLE must be a DynamoDB table name/,
+    );
+    expect(loadConfig({ ...base, STATE_TABLE: 'bridge-state' }).stateTable).toEqual({
+      table: 'bridge-state',
     });
   });
 
