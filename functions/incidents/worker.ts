@@ -90,7 +90,15 @@ export class IncidentWorker {
       created = r === undefined;
       const rec = r ?? newRecord(ctx.tenant, event.incidentUuid, now);
       merge = mergeEvent(rec, event, { key, now, correlationId: ctx.correlationId });
-      leased = merge !== 'too-many-comments' && outstanding(rec) && leaseFree(rec, owner, now);
+      // A repeat of an event whose work is already scheduled waits for that wake-up (backoff,
+      // settle); a repeat with nothing scheduled (its first attempt could not be queued) works now.
+      const scheduled = rec.wake !== undefined && Date.parse(rec.wake.at) > now - timing.overdueMs;
+      const repeat = merge === 'duplicate' || merge === 'stale';
+      leased =
+        merge !== 'too-many-comments' &&
+        outstanding(rec) &&
+        !(repeat && scheduled) &&
+        leaseFree(rec, owner, now);
       if (leased) rec.lease = { owner, until: now + timing.receive.leaseMs };
       if (created && event.action === 'close') {
         rec.unknown = {
@@ -154,7 +162,7 @@ export class IncidentWorker {
         }
         end = { kind: 'wait', at: clock.now(), why: 'time' };
       }
-    } else if (outstanding(rec) && rec.lease) {
+    } else if (outstanding(rec) && rec.lease && !rec.wake) {
       // Another worker holds the incident and will see this event when it lets go. A wake-up
       // shortly after covers a holder that dies first (it waits again while the lease holds).
       const at = Math.min(rec.lease.until, now + BUSY_RECHECK_MS);
@@ -506,8 +514,12 @@ export class IncidentWorker {
     const effect = session?.effects.find((e) => e.key === key);
     const duplicate = merge === 'duplicate' ? { duplicate: true } : {};
     const queued = (): EventAnswer => {
-      const why = end?.kind === 'wait' ? end.why : 'retry';
-      const delaySeconds = end?.kind === 'wait' ? delayTo(end.at, this.deps.clock.now()) : 0;
+      // Without a session of its own (a repeat, or another worker holds the incident), the record
+      // says why the work waits and when it is due.
+      const why =
+        end?.kind === 'wait' ? end.why : rec.pending ? 'pending' : rec.unknown ? 'unknown' : 'retry';
+      const at = end?.kind === 'wait' ? end.at : rec.wake ? Date.parse(rec.wake.at) : this.deps.clock.now();
+      const delaySeconds = delayTo(at, this.deps.clock.now());
       this.deps.record({
         lambda: 'receive',
         outcome: 'queued',

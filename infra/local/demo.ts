@@ -211,7 +211,8 @@ async function main(): Promise<number> {
       // Settled when the bridge is done with it (ESET may show CLOSED while a re-send or a
       // verification is still queued), and the sandbox agrees.
       const last = info.stats.incidents[item.uuid];
-      if (last === 'closed' && sandbox.incidents[item.uuid]?.status === 'INCIDENT_STATUS_CLOSED') {
+      const done = last === 'closed' || last === 'already';
+      if (done && sandbox.incidents[item.uuid]?.status === 'INCIDENT_STATUS_CLOSED') {
         item.state = 'closed';
       } else if (last === 'dead-lettered') item.state = 'dead-lettered';
     }

@@ -316,9 +316,6 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   const lastOutcome = new Map<string, OutcomeKind>();
   const record = (o: Outcome) => {
     stats.outcomes[o.outcome] += 1;
-    if (o.lambda === 'receive' && o.httpStatus !== undefined) {
-      stats.answers[o.httpStatus] = (stats.answers[o.httpStatus] ?? 0) + 1;
-    }
     if (o.incidentUuid && o.outcome !== 'settled') {
       lastOutcome.delete(o.incidentUuid);
       lastOutcome.set(o.incidentUuid, o.outcome);
@@ -430,7 +427,13 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       const handler = makeReceiveHandler(
         createBridge(config, { ...overrides, observability: observability() }).receive,
       );
-      return { invoke: (event, context) => handler(event, context) };
+      return {
+        invoke: async (event, context) => {
+          const answer = await handler(event, context);
+          stats.answers[answer.statusCode] = (stats.answers[answer.statusCode] ?? 0) + 1;
+          return answer;
+        },
+      };
     };
     const idle: ReceiveContainer[] = [];
     const waiting: ((c: ReceiveContainer) => void)[] = [];

@@ -90,7 +90,8 @@ export interface BridgeProcess extends ChildRun {
 }
 
 export function spawnBridge(env: Record<string, string>): BridgeProcess {
-  const run = runTs(START, [], { PORT: '0', ...env });
+  // Tests ask for the demo timings; the deployed budgets are covered in-process (runtime.test.ts).
+  const run = runTs(START, [], { PORT: '0', LOCAL_TIMING: 'fast', ...env });
   const line = (match: RegExp, timeoutMs = 15_000) =>
     until(
       () => {

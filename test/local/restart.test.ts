@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
 import { localSqsClient, queueDepth, startSqsServer } from '../../infra/local/queues';
+import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
 import { TEST_WEBHOOK_SECRET } from '../helpers/events';
 import { type BridgeProcess, postClose, spawnBridge, until } from './bridge-process';
 
@@ -13,11 +14,14 @@ let bridges: BridgeProcess[] = [];
 let sandbox: EsetSandbox | undefined;
 let sqsServer: Server | undefined;
 let sqs: SQSClient | undefined;
+let state: LocalStateStore | undefined;
 
 afterEach(async () => {
   for (const b of bridges) b.kill();
   bridges = [];
   sqs?.destroy();
+  await state?.close();
+  state = undefined;
   await sandbox?.close();
   await new Promise<void>((resolve) => (sqsServer ? sqsServer.close(() => resolve()) : resolve()));
   sandbox = undefined;
@@ -28,15 +32,18 @@ afterEach(async () => {
 const total = (d: { visible: number; inFlight: number; delayed: number }) =>
   d.visible + d.inFlight + d.delayed;
 
-describe('npm start with AWS_ENDPOINT_URL_SQS: queued work survives a restart', () => {
+describe('npm start with AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_DYNAMODB: queued work survives a restart', () => {
   it('loses nothing on SIGTERM with messages in flight; the restarted bridge closes each incident once', async () => {
-    // Prepare: SQS and ESET outlive the bridge, as they do in AWS.
+    // Prepare: SQS, DynamoDB (the incident records) and ESET outlive the bridge, as they do in AWS.
     const started = await startSqsServer();
     sqsServer = started.server;
     sqs = localSqsClient(started.endpoint);
+    state = await startLocalStateStore();
     sandbox = await createEsetSandbox();
     const env = {
       AWS_ENDPOINT_URL_SQS: started.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: state.endpoint,
+      STATE_TABLE: state.tableName,
       QUEUE_PREFIX: `restart-${randomUUID().slice(0, 8)}`,
       ESET_API_URL: sandbox.url,
       ESET_AUTH_URL: sandbox.url,
@@ -86,7 +93,8 @@ describe('npm start with AWS_ENDPOINT_URL_SQS: queued work survives a restart', 
 
     // Assess: a clean exit that finished the calls in hand (no 499 = no call abandoned) ...
     expect(code).toBe(0);
-    expect(first.lines.some((l) => l.startsWith('summary: '))).toBe(true);
+    const summary = first.lines.find((l) => l.startsWith('summary: ')) ?? '';
+    expect(summary).toMatch(/left in the retry queue \d+ \(picked up on the next start\)/);
     const afterStop = sb.state();
     expect(afterStop.hanging).toBe(0);
     expect(afterStop.callsByStatus['499']).toBeUndefined();
@@ -109,10 +117,10 @@ describe('npm start with AWS_ENDPOINT_URL_SQS: queued work survives a restart', 
       20_000,
       100,
     );
-    const state = sb.state();
-    for (const id of Object.values(ids)) expect(state.incidents[id]?.closesApplied).toBe(1);
+    const final = sb.state();
+    for (const id of Object.values(ids)) expect(final.incidents[id]?.closesApplied).toBe(1);
     expect(total(await queueDepth(sqs, ready.deadLetterQueueUrl))).toBe(0);
-    const resends = state.calls.filter((c) => c.path.includes(ids.pending) && c.responseIdResend);
+    const resends = final.calls.filter((c) => c.path.includes(ids.pending) && c.responseIdResend);
     expect(resends.at(-1)?.status).toBe(200);
     expect(await second.stop('SIGTERM')).toBe(0);
   });

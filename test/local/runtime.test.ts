@@ -8,6 +8,8 @@ import {
 } from '../../infra/local/runtime';
 import { postClose } from './bridge-process';
 
+const TEST_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
 describe('localOptionsFromEnv', () => {
   it('defaults to port 3000, a free sandbox port and five seeded incidents', () => {
     expect(localOptionsFromEnv({})).toEqual({ port: 3000, sandboxPort: 0, seedIncidents: 5 });
@@ -72,21 +74,26 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
         expect.objectContaining({
           lambda: 'receive',
           outcome: 'closed',
+          action: 'close',
           incidentUuid: id,
-          attempt: 1,
           esetStatus: '200',
-          httpStatus: 200,
         }),
       ]);
       expect(formatOutcome(outcomes[0] as OutcomeEvent)).toMatch(
-        new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${id} closed +attempt 1 +ESET 200 +\\[receive\\]$`),
+        new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${id} closed +close +ESET 200 +\\[receive\\]$`),
       );
       expect(rt.stats()).toMatchObject({
         answers: { 200: 1 },
         outcomes: { closed: 1 },
         incidents: { [id]: 'closed' },
       });
-      expect(rt.config).toMatchObject({ esetTimeoutMs: 3000, retryBaseSeconds: 1, esetSettleSeconds: 2 });
+      // npm start keeps the deployed budgets unless LOCAL_TIMING=fast asks for shorter ones.
+      expect(rt.timing).toBe('deployed');
+      expect(rt.config).toMatchObject({
+        esetTimeoutMs: 8000,
+        retryEsetTimeoutMs: 55_000,
+        esetSettleSeconds: 190,
+      });
       expect(await local.json()).toMatchObject({
         webhookUrl: rt.webhookUrl,
         eset: 'sandbox',
@@ -101,14 +108,15 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
 
   it('answers a repeated delivery with the first outcome and closes once (embedded DynamoDB)', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-    const rt = await startRuntime({ env: {}, port: 0, seedIncidents: 1, logLevel: 'SILENT' });
+    const rt = await startRuntime({ env: {}, port: 0, seedIncidents: 1, logLevel: 'SILENT', timing: 'fast' });
     const id = rt.seededIncidents[0] as string;
     try {
       rt.sandbox?.script(id, [{ kind: 'status', status: 503 }]);
       const first = await postClose(rt.webhookUrl, LOCAL_WEBHOOK_SECRET, id);
       const again = await postClose(rt.webhookUrl, LOCAL_WEBHOOK_SECRET, id);
       expect(first).toMatchObject({ status: 202, body: { status: 'queued' } });
-      expect(again).toEqual(first);
+      // The repeat waits for the retry that is already scheduled: no ESET call of its own.
+      expect(again).toEqual({ ...first, body: { ...first.body, duplicate: true } });
       const closes = () =>
         rt.sandbox?.state().calls.filter((c) => c.method === 'POST' && c.path.includes(id)).length;
       expect(closes()).toBe(1);
@@ -130,15 +138,45 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
   });
 
   it('uses real ESET when ESET_REGION is set, and names the credentials it lacks', async () => {
-    await expect(startRuntime({ env: { ESET_REGION: 'eu' }, port: 0 })).rejects.toThrow(
-      /ESET_USERNAME and ESET_PASSWORD/,
-    );
+    await expect(
+      startRuntime({ env: { ESET_REGION: 'eu', WEBHOOK_SECRET: TEST_SECRET }, port: 0 }),
+    ).rejects.toThrow(/ESET_USERNAME and ESET_PASSWORD/);
+  });
+
+  it('refuses the public built-in webhook secret beyond loopback or against a real ESET, saying what to set', async () => {
+    await expect(startRuntime({ env: {}, port: 0, host: '0.0.0.0' })).rejects.toThrow(/set WEBHOOK_SECRET/);
+    await expect(
+      startRuntime({
+        env: { ESET_REGION: 'eu', ESET_USERNAME: 'api@example.com', ESET_PASSWORD: 'pw' },
+        port: 0,
+      }),
+    ).rejects.toThrow(/built-in webhook secret is public.*set WEBHOOK_SECRET/);
+  });
+
+  it('refuses LOCAL_TIMING=fast against a real ESET, where a short settle could close an incident twice', async () => {
+    await expect(
+      startRuntime({
+        env: {
+          ESET_REGION: 'eu',
+          ESET_USERNAME: 'api@example.com',
+          ESET_PASSWORD: 'pw',
+          WEBHOOK_SECRET: TEST_SECRET,
+        },
+        port: 0,
+        timing: 'fast',
+      }),
+    ).rejects.toThrow(/LOCAL_TIMING=fast/);
   });
 
   it('keeps the deployed timing against real ESET, where a short settle could close an incident twice', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     const rt = await startRuntime({
-      env: { ESET_REGION: 'eu', ESET_USERNAME: 'api@example.com', ESET_PASSWORD: 'pw' },
+      env: {
+        ESET_REGION: 'eu',
+        ESET_USERNAME: 'api@example.com',
+        ESET_PASSWORD: 'pw',
+        WEBHOOK_SECRET: TEST_SECRET,
+      },
       port: 0,
       logLevel: 'SILENT',
     });
@@ -146,19 +184,20 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
       expect(rt.sandbox).toBeUndefined();
       expect(rt.timing).toBe('deployed');
       expect(rt.esetApiUrl).toBe('https://eu.incident-management.eset.systems');
-      expect(rt.config).toMatchObject({ esetSettleSeconds: 150, esetTimeoutMs: 8000 });
+      expect(rt.config).toMatchObject({ esetSettleSeconds: 190, esetTimeoutMs: 8000 });
     } finally {
       await rt.stop();
     }
   });
 
-  it('keeps every configuration variable: the local timing defaults yield to the environment', async () => {
+  it('keeps every configuration variable: the fast timing defaults yield to the environment', async () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     const rt = await startRuntime({
       env: {
         ESET_TIMEOUT_MS: '1500',
         RETRY_BASE_SECONDS: '3',
-        WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        WEBHOOK_SECRET: TEST_SECRET,
+        LOCAL_TIMING: 'fast',
       },
       port: 0,
       logLevel: 'SILENT',
@@ -166,6 +205,7 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
     try {
       expect(rt.config).toMatchObject({ esetTimeoutMs: 1500, retryBaseSeconds: 3, pendingResendSeconds: 1 });
       expect(rt.webhookSecret).toEqual({ source: 'WEBHOOK_SECRET' });
+      expect(rt.timing).toBe('fast');
     } finally {
       await rt.stop();
     }
