@@ -4,34 +4,36 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { BridgeFunction } from './constructs/bridge-function';
-import { IDEMPOTENCY_ACTIONS, IdempotencyTable } from './constructs/idempotency-table';
 import { Monitoring } from './constructs/monitoring';
-import { RetryQueues } from './constructs/retry-queues';
+import { MAX_RECEIVE_COUNT, RetryQueues, VISIBILITY_TIMEOUT_FACTOR } from './constructs/retry-queues';
 import { readSettings } from './constructs/settings';
+import { STATE_ACTIONS, StateTable } from './constructs/state-table';
 
 /** Repository root: the functions are bundled from here with the root lock file. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The senders' own timeouts (Zendesk ~10 s): the receive Lambda answers within them. */
 const RECEIVE_TIMEOUT = Duration.seconds(10);
+/** All the receive Lambda's ESET work for one webhook; what it cannot finish goes to the retry path. */
 const RECEIVE_ESET_TIMEOUT_MS = 8000;
-/** The retry Lambda has no one waiting on it: it may wait longer for a slow ESET. */
-const RETRY_TIMEOUT = Duration.seconds(60);
-const RETRY_ESET_TIMEOUT_MS = 25_000;
+/**
+ * One retry-path call's wait for ESET. ESET answers 202 + response-id only after about 30 s
+ * (older pages and its error-code page: 50 s), so a call is given longer than that to get there.
+ */
+const RETRY_ESET_TIMEOUT_MS = 55_000;
+/**
+ * One retry message may read the incident and make one change, each with its full wait
+ * (functions/bridge.ts, `workerTiming`: 2 x 55 s + 5 s), then write the record and the next
+ * message. 150 s leaves half a minute for that; the queue's visibility is 6 x this (900 s).
+ */
+const RETRY_TIMEOUT = Duration.seconds(150);
 
 /**
- * Retry event source mapping batch. The retry handler works on a batch's records concurrently,
- * and each record's ESET work (rate-limiter wait, token, close, read-back) is bounded by one
- * ESET_TIMEOUT_MS deadline of 25 s, so a batch of five ends in about 25 s plus the SQS writes,
- * well inside the 60 s timeout. A bigger batch would only queue behind ESET_MAX_RPS.
+ * Retry event source mapping batch. The retry handler works on a batch's records concurrently
+ * (each bounded by the same session time), so a batch of five ends within the timeout; a bigger
+ * batch would only wait for the shared ESET budget.
  */
 const RETRY_BATCH_SIZE = 5;
-
-/**
- * How long a close's first answer is repeated to duplicate deliveries: past the senders' retry
- * schedules (Jira ~30 min, Freshdesk +60 min). See README.md, "Ticketing systems" ("Duplicates").
- */
-const IDEMPOTENCY_TTL_SECONDS = 7200;
 
 /**
  * Ticket resolved -> webhook -> ESET incident closed. See README.md ("Deploy") and
@@ -71,7 +73,7 @@ export class EsetCloseBridgeStack extends Stack {
     }
 
     const queues = new RetryQueues(this, 'Queues', { consumerTimeout: RETRY_TIMEOUT });
-    const idempotency = new IdempotencyTable(this, 'Idempotency');
+    const state = new StateTable(this, 'State');
 
     const common = {
       ESET_REGION: settings.esetRegion,
@@ -81,7 +83,13 @@ export class EsetCloseBridgeStack extends Stack {
       RETRY_BASE_SECONDS: '5',
       RETRY_MAX_DELAY_SECONDS: '900',
       RETRY_MAX_AGE_SECONDS: '86400',
-      ESET_SETTLE_SECONDS: '150',
+      // Past ESET's own 120 s (180 s on its error-code page) before reading after a lost answer.
+      ESET_SETTLE_SECONDS: '190',
+      STATE_TABLE: state.table.tableName,
+      // The stale-message check and the takeover of an overdue wake-up follow the queue's settings.
+      RETRY_QUEUE_VISIBILITY_SECONDS: String(VISIBILITY_TIMEOUT_FACTOR * RETRY_TIMEOUT.toSeconds()),
+      RETRY_QUEUE_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
+      RETRY_ESET_TIMEOUT_MS: String(RETRY_ESET_TIMEOUT_MS),
     };
 
     const receive = new BridgeFunction(this, 'Receive', {
@@ -98,13 +106,11 @@ export class EsetCloseBridgeStack extends Stack {
         ...common,
         WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
         ESET_TIMEOUT_MS: String(RECEIVE_ESET_TIMEOUT_MS),
-        IDEMPOTENCY_TABLE: idempotency.table.tableName,
-        IDEMPOTENCY_TTL_SECONDS: String(IDEMPOTENCY_TTL_SECONDS),
         ...(settings.sendersConfig ? { SENDERS_CONFIG: settings.sendersConfig } : {}),
       },
     });
     receive.allow('EnqueueRetries', ['sqs:SendMessage'], [queues.queue.queueArn]);
-    receive.allow('IdempotencyRecords', [...IDEMPOTENCY_ACTIONS], [idempotency.table.tableArn]);
+    receive.allow('IncidentRecords', [...STATE_ACTIONS], [state.table.tableArn]);
     receive.allow(
       'ReadSecrets',
       ['secretsmanager:GetSecretValue'],
@@ -121,9 +127,9 @@ export class EsetCloseBridgeStack extends Stack {
       environment: {
         ...common,
         DEAD_LETTER_QUEUE_URL: queues.deadLetterQueue.queueUrl,
-        ESET_TIMEOUT_MS: String(RETRY_ESET_TIMEOUT_MS),
       },
     });
+    retry.allow('IncidentRecords', [...STATE_ACTIONS], [state.table.tableArn]);
     retry.allow(
       'ConsumeRetryQueue',
       ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
@@ -183,9 +189,9 @@ export class EsetCloseBridgeStack extends Stack {
       'Set the webhook secret here: whsec_..., or per-route secrets as JSON (README.md, "Ticketing systems").',
     );
     output(
-      'IdempotencyTableName',
-      idempotency.table.tableName,
-      'Idempotency records (duplicate deliveries).',
+      'StateTableName',
+      state.table.tableName,
+      'Incident records: what the tickets want, what ESET showed.',
     );
     output('DashboardName', monitoring.dashboard.dashboardName, 'CloudWatch dashboard.');
     output('AlarmTopicArn', monitoring.topic.topicArn, 'SNS topic the alarms notify.');

@@ -151,6 +151,13 @@ export class Monitoring extends Construct {
       GTE,
       'The receive Lambda could not write to the retry queue: the sender got an error and must resend.',
     );
+    alarm(
+      'StateStoreFailed',
+      bridgeMetric(MetricName.StateStoreFailed),
+      1,
+      GTE,
+      'The incident records (STATE_TABLE) could not be read or written: senders got 503 and must resend.',
+    );
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${stackName}-dashboard`,
@@ -182,12 +189,17 @@ export class Monitoring extends Construct {
         'Requests by outcome',
         [
           MetricName.Closed,
+          MetricName.Reopened,
+          MetricName.Commented,
+          MetricName.AlreadyInState,
           MetricName.Queued,
           MetricName.Rejected,
           MetricName.DeadLettered,
           MetricName.InvalidRequest,
           MetricName.SignatureRejected,
           MetricName.Duplicate,
+          MetricName.Stale,
+          MetricName.ReasonConflict,
           MetricName.Ignored,
         ].map((name) => bridgeMetric(name, { label: name })),
       ),
@@ -232,6 +244,8 @@ export class Monitoring extends Construct {
           MetricName.Retried,
           MetricName.PendingResend,
           MetricName.EnqueueFailed,
+          MetricName.StateStoreFailed,
+          MetricName.Redriven,
           MetricName.EsetAuthFailure,
         ].map((name) => bridgeMetric(name, { label: name })),
       ),

@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { RetryMessage } from '../../functions/retry-queue/message';
 import { LAMBDA_NODE_OPTIONS } from '../../infra/bundle';
 import { createEsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues } from '../../infra/local/queues';
 import { SqsEventSource } from '../../infra/local/sqs-event-source';
+import { startLocalStateStore } from '../../infra/local/state-store';
 import type { Bundles } from './build';
 import type { FromWorker, ToWorker } from './drain-worker';
 import { lambdaEnv } from './stats';
@@ -72,6 +72,7 @@ export async function measureDrain(
       }
     },
   });
+  const stateStore = await startLocalStateStore();
   const queues = await setUpQueues({
     prefix: `bench-${randomUUID().slice(0, 8)}`,
     visibilityTimeoutSeconds: 120,
@@ -80,7 +81,8 @@ export async function measureDrain(
   const sources: SqsEventSource[] = [];
   let child: ReturnType<typeof spawn> | undefined;
   try {
-    // Queue the closes: retry messages v1 at phase 'close', as the receive Lambda would after a 429.
+    // Queue the closes as messages queued before an upgrade (v1): each becomes a close event on its
+    // incident's record, closed by the fast path, as the receive Lambda would close it.
     const incidents = Array.from({ length: closes }, () => randomUUID());
     for (const id of incidents) sandbox.addIncident(id);
     const firstSeen = new Date().toISOString();
@@ -97,7 +99,7 @@ export async function measureDrain(
         attempt: 1,
         firstSeen,
         correlationId: `bench-${i}`,
-      } satisfies RetryMessage),
+      }),
     );
     const batches: string[][] = [];
     for (let i = 0; i < bodies.length; i += 10) batches.push(bodies.slice(i, i + 10));
@@ -135,6 +137,8 @@ export async function measureDrain(
         ESET_SETTLE_SECONDS: '1',
         PENDING_RESEND_SECONDS: '1',
         AWS_ENDPOINT_URL_SQS: queues.endpoint,
+        STATE_TABLE: stateStore.tableName,
+        AWS_ENDPOINT_URL_DYNAMODB: stateStore.endpoint,
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
@@ -238,5 +242,6 @@ export async function measureDrain(
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await sandbox.close();
     await queues.close();
+    await stateStore.close();
   }
 }

@@ -32,6 +32,7 @@ export function lambdaEnv(extra: Record<string, string> = {}): Record<string, st
     WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
     RETRY_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/eset-close-bridge-retry',
     DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-central-1.amazonaws.com/123456789012/eset-close-bridge-dlq',
+    STATE_TABLE: 'eset-close-bridge-state',
     POWERTOOLS_SERVICE_NAME: 'eset-close-bridge',
     POWERTOOLS_METRICS_NAMESPACE: 'EsetCloseBridge',
     POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { EsetClient } from '../../functions/eset/client';
+import { EsetRequests } from '../../functions/eset/client';
 import { functionUrlEvent, signedHeaders } from '../../test/helpers/events';
 import { LOOPBACK_TOKEN } from './loopback-eset';
 
@@ -40,7 +40,7 @@ const webhookBody = JSON.stringify({
   ticketId: request.ticketId,
 });
 const closeUrl = `${apiUrl}/v2/incidents/${request.incidentUuid}:close`;
-const closeBody = EsetClient.closeBody(request);
+const closeBody = EsetRequests.close(request.incidentUuid, request.closureReason, request.comment).body;
 const closeHeaders = {
   authorization: `Bearer ${LOOPBACK_TOKEN}`,
   accept: 'application/json',

@@ -4,6 +4,7 @@
  * same stand-in, both from the same child process in alternation.
  */
 import { spawn } from 'node:child_process';
+import { startLocalStateStore } from '../../infra/local/state-store';
 import type { Bundles } from './build';
 import { startLoopbackEset } from './loopback-eset';
 import { lambdaEnv, median, percentile } from './stats';
@@ -24,11 +25,15 @@ export async function measureWarm(
   opts: { rounds: number; warmupRounds?: number; env?: Record<string, string>; entry?: string },
 ): Promise<WarmResult> {
   const eset = await startLoopbackEset();
+  // The incident records, as deployed (DynamoDB; dynalite here, in this process).
+  const state = await startLocalStateStore();
   try {
     const child = spawn(process.execPath, [b.warmWorker], {
       env: lambdaEnv({
         ESET_API_URL: eset.url,
         ESET_AUTH_URL: eset.url,
+        STATE_TABLE: state.tableName,
+        AWS_ENDPOINT_URL_DYNAMODB: state.endpoint,
         // The rounds start 9 closes per 1.15 s; the highest rate the bridge allows keeps them unpaced.
         ESET_MAX_RPS: '10',
         BENCH_ENTRY: opts.entry ?? b.receive.file,

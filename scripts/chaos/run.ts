@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { startLocalIdempotencyStore } from '../../functions/idempotency/local-store';
 import { sign } from '../../functions/webhook/standard-webhooks';
 import { createEsetSandbox, type FaultMix } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues, startSqsServer } from '../../infra/local/queues';
 import type { ReadyInfo } from '../../infra/local/runtime';
+import { startLocalStateStore } from '../../infra/local/state-store';
 
 const START = fileURLToPath(new URL('../../infra/local/start.ts', import.meta.url));
 const SECRET = 'whsec_Y2hhb3MtcnVuLXNpZ25pbmctc2VjcmV0';
@@ -69,6 +69,7 @@ export const DEFAULT_MIX: FaultMix = {
 /** Timing shrunk so that a run takes seconds; the settle time still outlasts the sandbox's hangs. */
 const BRIDGE_TIMING = {
   ESET_TIMEOUT_MS: '1000',
+  RETRY_ESET_TIMEOUT_MS: '1000',
   ESET_MAX_RPS: '5',
   RETRY_BASE_SECONDS: '1',
   RETRY_MAX_DELAY_SECONDS: '2',
@@ -134,8 +135,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     faults: { seed, mix: options.mix ?? DEFAULT_MIX },
   });
   const sqsServer = await startSqsServer();
-  // The idempotency table outlives the bridge too, as DynamoDB does in AWS.
-  const store = await startLocalIdempotencyStore();
+  // The incident records outlive the bridge too, as DynamoDB does in AWS.
+  const store = await startLocalStateStore();
   const prefix = `chaos-${randomUUID().slice(0, 8)}`;
   // Short visibility timeout, so work a killed bridge had in hand comes back within seconds.
   const queues = await setUpQueues({
@@ -156,8 +157,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     QUEUE_PREFIX: prefix,
-    IDEMPOTENCY_TABLE: store.tableName,
+    STATE_TABLE: store.tableName,
     AWS_ENDPOINT_URL_DYNAMODB: store.endpoint,
+    RETRY_QUEUE_VISIBILITY_SECONDS: '4',
+    RETRY_QUEUE_MAX_RECEIVES: '5',
     SANDBOX_SEED_INCIDENTS: '0',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
   };
@@ -322,7 +325,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
 
 function tryIncident(body: string | undefined): string | undefined {
   try {
-    const id = (JSON.parse(body ?? '') as { request?: { incidentUuid?: unknown } }).request?.incidentUuid;
+    const v = JSON.parse(body ?? '') as { incidentUuid?: unknown; request?: { incidentUuid?: unknown } };
+    const id = v.incidentUuid ?? v.request?.incidentUuid;
     return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;

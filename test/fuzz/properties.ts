@@ -148,7 +148,10 @@ export async function checkWebhookCase(rig: FuzzRig, c: WebhookCase, opts: Check
     violated('refused input still reached ESET or SQS', full);
   }
   if (acted) {
-    if (!eset.some((e) => e.kind === 'api')) violated('a close was answered without asking ESET', full);
+    // A repeat of a close the record already holds is answered from the record, without ESET.
+    const repeat = answer.body.includes('"duplicate":true');
+    if (!repeat && !eset.some((e) => e.kind === 'api'))
+      violated('a close was answered without asking ESET', full);
     const expectQueued = answer.statusCode === 202 ? 1 : 0;
     if (queued.length !== expectQueued) violated(`expected ${expectQueued} SQS call(s)`, full);
     for (const call of queued) {

@@ -2,11 +2,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleLambda } from '../../infra/bundle';
 import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
 import { type LocalQueues, queueDepth, setUpQueues } from '../../infra/local/queues';
+import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
 import { signedCloseEvent, sqsEvent, TEST_WEBHOOK_SECRET } from '../helpers/events';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -17,6 +19,7 @@ describe('the deployed bundles', () => {
   let dir: string;
   let sandbox: EsetSandbox;
   let queues: LocalQueues;
+  let state: LocalStateStore;
   const saved: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
@@ -25,6 +28,7 @@ describe('the deployed bundles', () => {
     bundleLambda(join(ROOT, 'functions/retry.ts'), join(dir, 'retry'));
     sandbox = await createEsetSandbox({ username: 'u', password: 'p' });
     queues = await setUpQueues({ prefix: 'bundle' });
+    state = await startLocalStateStore();
     for (const [k, v] of Object.entries({
       ESET_API_URL: sandbox.url,
       ESET_AUTH_URL: sandbox.url,
@@ -34,6 +38,8 @@ describe('the deployed bundles', () => {
       RETRY_QUEUE_URL: queues.retryQueueUrl,
       DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
       AWS_ENDPOINT_URL_SQS: queues.endpoint,
+      STATE_TABLE: state.tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: state.endpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -53,6 +59,7 @@ describe('the deployed bundles', () => {
     }
     await sandbox?.close();
     await queues?.close();
+    await state?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -73,10 +80,19 @@ describe('the deployed bundles', () => {
     expect((await queueDepth(queues.sqs, queues.retryQueueUrl)).visible).toBe(1);
   });
 
-  it('retry: closes a queued incident', async () => {
+  it('retry: closes the incident the receive Lambda queued, and one queued before the upgrade (v1)', async () => {
     const { handler } = (await import(pathToFileURL(join(dir, 'retry/index.mjs')).href)) as {
       handler: (e: SQSEvent) => Promise<SQSBatchResponse>;
     };
+    const received = await queues.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queues.retryQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    const queued = received.Messages?.[0]?.Body ?? '';
+    expect(JSON.parse(queued)).toMatchObject({ v: 2, incidentUuid: '11111111-2222-4333-8444-666666666666' });
     const message = {
       v: 1,
       request: {
@@ -90,12 +106,15 @@ describe('the deployed bundles', () => {
       correlationId: 'bundle-test',
     };
     sandbox.addIncident(message.request.incidentUuid);
-    expect(await handler(sqsEvent([JSON.stringify(message), 'not a retry message']))).toEqual({
+    expect(await handler(sqsEvent([queued, JSON.stringify(message), 'not a retry message']))).toEqual({
       batchItemFailures: [],
     });
-    expect(sandbox.state().incidents[message.request.incidentUuid]).toMatchObject({
-      status: 'INCIDENT_STATUS_CLOSED',
-    });
+    for (const id of [message.request.incidentUuid, '11111111-2222-4333-8444-666666666666']) {
+      expect(sandbox.state().incidents[id]).toMatchObject({
+        status: 'INCIDENT_STATUS_CLOSED',
+        closesApplied: 1,
+      });
+    }
     expect((await queueDepth(queues.sqs, queues.deadLetterQueueUrl)).visible).toBe(1);
   });
 });

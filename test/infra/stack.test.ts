@@ -9,9 +9,9 @@ import {
   SERVICE_NAME,
 } from '../../functions/observability/metric-names';
 import { addComplianceChecks } from '../../infra/constructs/compliance';
-import { IDEMPOTENCY_ACTIONS } from '../../infra/constructs/idempotency-table';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/retry-queues';
 import { ESET_REGIONS, RETRY_RPS_BUDGET, readSettings } from '../../infra/constructs/settings';
+import { STATE_ACTIONS } from '../../infra/constructs/state-table';
 import { EsetCloseBridgeStack } from '../../infra/stack';
 
 // Skips esbuild: the template is what is under test, and a synth without bundling takes ~1 s.
@@ -70,7 +70,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
     esetSecret: string;
     webhookSecret: string;
     topic: string;
-    idempotencyTable: string;
+    stateTable: string;
   };
 
   const res = (id: string): Resource => {
@@ -141,7 +141,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         'webhook secret',
       ),
       topic: only(logicalIdsOf(s.resources, 'AWS::SNS::Topic'), 'alarm topic'),
-      idempotencyTable: only(logicalIdsOf(s.resources, 'AWS::DynamoDB::Table'), 'idempotency table'),
+      stateTable: only(logicalIdsOf(s.resources, 'AWS::DynamoDB::Table'), 'state table'),
     };
   });
 
@@ -164,7 +164,6 @@ describe('EsetCloseBridgeStack (default context)', () => {
           `AwsSolutions-L1 on ${ids.retryFn}`,
           `AwsSolutions-SMG4 on ${ids.esetSecret}`,
           `AwsSolutions-SMG4 on ${ids.webhookSecret}`,
-          `AwsSolutions-DDB3 on ${ids.idempotencyTable}`,
         ].sort(),
       );
       for (const a of acknowledged) expect(a.reason.length, a.rule).toBeGreaterThan(60);
@@ -180,10 +179,10 @@ describe('EsetCloseBridgeStack (default context)', () => {
   });
 
   describe('functions', () => {
-    it('run Node.js 22 on arm64 with sized memory and timeouts under the senders', () => {
+    it('run Node.js 22 on arm64 with sized memory, the receiver under the senders, the retry Lambda past ESET', () => {
       for (const [fn, timeout] of [
         [ids.receiveFn, 10],
-        [ids.retryFn, 60],
+        [ids.retryFn, 150],
       ] as const) {
         const p = res(fn).Properties;
         expect(p.Runtime).toBe('nodejs22.x');
@@ -194,7 +193,11 @@ describe('EsetCloseBridgeStack (default context)', () => {
       }
       // The receive Lambda's ESET budget leaves time to enqueue and answer within its own timeout.
       expect(Number(env(ids.receiveFn).ESET_TIMEOUT_MS)).toBeLessThan(10_000);
-      expect(Number(env(ids.retryFn).ESET_TIMEOUT_MS)).toBe(25_000);
+      // ESET answers 202 + response-id only after 30 s (older pages: 50 s): the retry path waits longer,
+      // and a message's read plus change, each with that wait, fit the retry Lambda's timeout.
+      const call = Number(env(ids.retryFn).RETRY_ESET_TIMEOUT_MS);
+      expect(call).toBeGreaterThan(50_000);
+      expect(2 * call + 5_000).toBeLessThan(Number(res(ids.retryFn).Properties.Timeout) * 1000);
     });
 
     it('reserve concurrency for the webhook receiver only', () => {
@@ -227,7 +230,11 @@ describe('EsetCloseBridgeStack (default context)', () => {
         RETRY_BASE_SECONDS: '5',
         RETRY_MAX_DELAY_SECONDS: '900',
         RETRY_MAX_AGE_SECONDS: '86400',
-        ESET_SETTLE_SECONDS: '150',
+        ESET_SETTLE_SECONDS: '190',
+        STATE_TABLE: { Ref: ids.stateTable },
+        RETRY_QUEUE_VISIBILITY_SECONDS: '900',
+        RETRY_QUEUE_MAX_RECEIVES: '5',
+        RETRY_ESET_TIMEOUT_MS: '55000',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -237,13 +244,10 @@ describe('EsetCloseBridgeStack (default context)', () => {
         ...common,
         WEBHOOK_SECRET_ARN: { Ref: ids.webhookSecret },
         ESET_TIMEOUT_MS: '8000',
-        IDEMPOTENCY_TABLE: { Ref: ids.idempotencyTable },
-        IDEMPOTENCY_TTL_SECONDS: '7200',
       });
       expect(env(ids.retryFn)).toEqual({
         ...common,
         DEAD_LETTER_QUEUE_URL: { Ref: ids.dlq },
-        ESET_TIMEOUT_MS: '25000',
       });
     });
 
@@ -326,7 +330,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
   });
 
   describe('IAM', () => {
-    it('gives the receiver exactly: own logs, send to the retry queue, read both secrets, idempotency records', () => {
+    it('gives the receiver exactly: own logs, send to the retry queue, read both secrets, incident records', () => {
       expect([...actionsOf(ids.receiveRole)].sort()).toEqual(
         [
           'logs:CreateLogStream',
@@ -335,8 +339,6 @@ describe('EsetCloseBridgeStack (default context)', () => {
           'sqs:SendMessage',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:DeleteItem',
         ].sort(),
       );
       expect(resourcesFor(ids.receiveRole, 'sqs:SendMessage')).toEqual([
@@ -361,12 +363,14 @@ describe('EsetCloseBridgeStack (default context)', () => {
       expect(JSON.stringify(statementsOf(ids.receiveRole))).not.toContain(ids.dlq);
     });
 
-    it('gives the retry Lambda exactly: own logs, consume and re-enqueue, dead-letter, read the ESET secret', () => {
+    it('gives the retry Lambda exactly: own logs, consume and re-enqueue, dead-letter, read the ESET secret, incident records', () => {
       expect([...actionsOf(ids.retryRole)].sort()).toEqual(
         [
           'logs:CreateLogStream',
           'logs:PutLogEvents',
           'secretsmanager:GetSecretValue',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
           'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',
           'sqs:GetQueueAttributes',
@@ -389,14 +393,17 @@ describe('EsetCloseBridgeStack (default context)', () => {
       expect(resourcesFor(ids.retryRole, 'secretsmanager:GetSecretValue')).toEqual([{ Ref: ids.esetSecret }]);
     });
 
-    it('lets the receiver get, put, update and delete idempotency records on that table only', () => {
-      for (const action of IDEMPOTENCY_ACTIONS) {
-        expect(resourcesFor(ids.receiveRole, action), action).toEqual([
-          { 'Fn::GetAtt': [ids.idempotencyTable, 'Arn'] },
-        ]);
+    it.each([
+      ['receiver', 'receiveRole'],
+      ['retry Lambda', 'retryRole'],
+    ] as const)('lets the %s get and put incident records on the state table only', (_name, role) => {
+      for (const action of STATE_ACTIONS) {
+        expect(resourcesFor(ids[role], action), action).toEqual([{ 'Fn::GetAtt': [ids.stateTable, 'Arn'] }]);
       }
-      const actions = actionsOf(ids.receiveRole);
+      const actions = actionsOf(ids[role]);
       for (const absent of [
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
         'dynamodb:Scan',
         'dynamodb:Query',
         'dynamodb:BatchGetItem',
@@ -409,11 +416,6 @@ describe('EsetCloseBridgeStack (default context)', () => {
       ]) {
         expect(actions.has(absent), absent).toBe(false);
       }
-    });
-
-    it('gives the retry Lambda no access to the idempotency table', () => {
-      expect([...actionsOf(ids.retryRole)].filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
-      expect(JSON.stringify(statementsOf(ids.retryRole))).not.toContain(ids.idempotencyTable);
     });
 
     it('never lets the retry Lambda read the webhook secret', () => {
@@ -461,6 +463,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
           'EsetAuthFailure',
           'RejectedCloses',
           'EnqueueFailed',
+          'StateStoreFailed',
         ].sort(),
       );
       for (const a of alarms) {
@@ -565,33 +568,21 @@ describe('EsetCloseBridgeStack (default context)', () => {
     });
   });
 
-  describe('idempotency table', () => {
-    it('is keyed by id, expires records by the expiration attribute, on demand and encrypted', () => {
-      expect(res(ids.idempotencyTable).Properties).toEqual({
+  describe('state table', () => {
+    it('is keyed by id, expires settled records by the expiration attribute, on demand, encrypted, with PITR', () => {
+      expect(res(ids.stateTable).Properties).toEqual({
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
         AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
         BillingMode: 'PAY_PER_REQUEST',
         TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
         SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       });
     });
 
-    it('is deleted with the stack (records only matter within the window)', () => {
-      expect(res(ids.idempotencyTable).DeletionPolicy).toBe('Delete');
-    });
-
-    it('acknowledges point-in-time recovery with the reason', () => {
-      const nag = res(ids.idempotencyTable).Metadata?.cdk_nag as {
-        rules_to_suppress: { id: string; reason: string }[];
-      };
-      expect(nag.rules_to_suppress).toEqual([
-        { id: 'AwsSolutions-DDB3', reason: expect.stringContaining('expire within the window') },
-      ]);
-    });
-
-    it('is the table the receive Lambda is told to use, and the window matches the documented default', () => {
-      expect(env(ids.receiveFn).IDEMPOTENCY_TABLE).toEqual({ Ref: ids.idempotencyTable });
-      expect(env(ids.retryFn).IDEMPOTENCY_TABLE).toBeUndefined();
+    it('is the table both Lambdas are told to use', () => {
+      expect(env(ids.receiveFn).STATE_TABLE).toEqual({ Ref: ids.stateTable });
+      expect(env(ids.retryFn).STATE_TABLE).toEqual({ Ref: ids.stateTable });
       expect(env(ids.receiveFn).SENDERS_CONFIG).toBeUndefined();
     });
   });
@@ -624,7 +615,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         Ref: only(logicalIdsOf(s.resources, 'AWS::CloudWatch::Dashboard'), 'dashboard'),
       });
       expect(outputs.AlarmTopicArn?.Value).toEqual({ Ref: ids.topic });
-      expect(outputs.IdempotencyTableName?.Value).toEqual({ Ref: ids.idempotencyTable });
+      expect(outputs.StateTableName?.Value).toEqual({ Ref: ids.stateTable });
       for (const name of ['ReceiveLogGroupName', 'RetryLogGroupName', 'RetryEventSourceMappingId']) {
         expect(outputs[name], name).toBeDefined();
       }
