@@ -222,6 +222,18 @@ describe('redirects', () => {
       'POST /maintenance 200',
     ]);
   });
+
+  it('never turns its own API paths into the sign-in page', async () => {
+    const { sb, client } = await started();
+    sb.addIncident(INCIDENT);
+    sb.script(INCIDENT, [{ kind: 'redirect', status: 301, location: '/v2/incidents' }]);
+
+    const moved = await client.close(INCIDENT);
+    const list = await client.list();
+
+    expect(moved.status).toBe(301);
+    expect(list.headers.get('content-type')).toMatch(/^application\/json/);
+  });
 });
 
 describe('long request-id', () => {

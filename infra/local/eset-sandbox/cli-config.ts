@@ -19,7 +19,7 @@ export interface SandboxCliConfig {
 }
 
 /** What `npm run sandbox -- --help` prints. */
-export const SANDBOX_USAGE = `Usage: npm run sandbox [-- --repeat-applies] [-- --help]
+export const SANDBOX_USAGE = `Usage: npm run sandbox [-- [--repeat-applies] [--help]]
 
 A local stand-in for ESET Connect: token endpoint, incidents (get, list, close, reopen,
 comments) and admin endpoints under /_sandbox/ (state, incidents, script, faults, mode,

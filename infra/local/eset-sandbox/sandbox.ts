@@ -18,6 +18,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ConsoleInput, onlyKeys, parseConsoleInput, parseSeedIncidents } from './admin-input';
 import {
   createFaultDrawer,
   type FaultConfig,
@@ -51,7 +52,6 @@ import {
   applyReopen,
   commentView,
   currentFinalComment,
-  INCIDENT_STATUSES,
   type IncidentOptions,
   type IncidentRecord,
   type IncidentStatus,
@@ -64,7 +64,6 @@ import {
   parseReopenBody,
   parseUpdateTextBody,
   RESOLVE_REASONS,
-  type ResolveReason,
   RPC,
   userUuidFor,
 } from './incidents';
@@ -150,18 +149,6 @@ function nonNegativeInteger(value: unknown, label: string, max = Number.MAX_SAFE
     throw new SandboxInputError(`${label} must be an integer from 0 to ${max}`);
   }
   return value;
-}
-
-function onlyKeys(value: Record<string, unknown>, allowed: readonly string[], label: string): void {
-  const extra = Object.keys(value).find((key) => !allowed.includes(key));
-  if (extra !== undefined) throw new SandboxInputError(`${label}.${extra} is not a known field`);
-}
-
-function optionalText(value: Record<string, unknown>, key: string, label: string): string | undefined {
-  const text = value[key];
-  if (text !== undefined && typeof text !== 'string')
-    throw new SandboxInputError(`${label}.${key} must be a string`);
-  return text;
 }
 
 /**
@@ -521,7 +508,8 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     // A location on the sandbox itself serves the sign-in page, so a client that follows the
     // redirect gets a 200 in HTML: the worst case, as it looks like success.
     const target = new URL(location, baseUrl);
-    if (target.origin === new URL(baseUrl).origin) redirectPages.add(target.pathname);
+    const own = /^\/(v2|oauth|_sandbox)(\/|$)/.test(target.pathname);
+    if (target.origin === new URL(baseUrl).origin && !own) redirectPages.add(target.pathname);
     const body = `<!doctype html><html><body><a href="${location.replace(/"/g, '&quot;')}">Moved</a></body></html>`;
     return { status: step.status, headers: { location }, contentType: 'text/html; charset=utf-8', body };
   }
@@ -618,63 +606,11 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
   // -------------------------------------------------------------------------------------------
   // Admin
 
-  function seedIncidents(input: unknown): unknown {
-    if (!isRecord(input) || !Array.isArray(input.incidents)) {
-      throw new SandboxInputError('body must be {"incidents":[{"uuid","status"?,"severity"?,...}]}');
-    }
-    const now = clock();
-    // Build every record first, so one bad item adds none.
-    const records = input.incidents.map((item: unknown, index) => {
-      const label = `incidents[${index}]`;
-      if (!isRecord(item) || typeof item.uuid !== 'string' || item.uuid === '') {
-        throw new SandboxInputError(`${label}.uuid must be a non-empty string`);
-      }
-      onlyKeys(item, ['uuid', 'status', 'severity', 'displayName', 'description', 'createTime'], label);
-      if (item.status !== undefined && !INCIDENT_STATUSES.includes(item.status as IncidentStatus)) {
-        throw new SandboxInputError(`${label}.status must be one of ${INCIDENT_STATUSES.join(', ')}`);
-      }
-      const { uuid, status, ...opts } = item;
-      try {
-        return newIncidentRecord(
-          uuid as string,
-          (status ?? 'INCIDENT_STATUS_OPEN') as IncidentStatus,
-          opts as IncidentOptions,
-          now,
-        );
-      } catch (error) {
-        if (error instanceof SandboxInputError) throw new SandboxInputError(`${label}: ${error.message}`);
-        throw error;
-      }
-    });
-    for (const record of records) incidents.set(record.uuid, record);
-    return { incidents: records.map((record) => record.uuid) };
-  }
-
-  function consoleAction(action: 'close' | 'reopen' | 'comment', input: unknown): unknown {
-    const label = `console/${action}`;
-    if (!isRecord(input) || typeof input.uuid !== 'string')
-      throw new SandboxInputError(`${label} needs a uuid`);
-    const by = optionalText(input, 'by', label);
-    if (action === 'comment') {
-      onlyKeys(input, ['uuid', 'text', 'by'], label);
-      consoleComment(input.uuid, optionalText(input, 'text', label) ?? '', by);
-    } else if (action === 'close') {
-      onlyKeys(input, ['uuid', 'reason', 'comment', 'by'], label);
-      const reason = optionalText(input, 'reason', label) as ResolveReason | undefined;
-      const comment = optionalText(input, 'comment', label);
-      consoleClose(input.uuid, {
-        ...(reason === undefined ? {} : { reason }),
-        ...(comment === undefined ? {} : { comment }),
-        ...(by === undefined ? {} : { by }),
-      });
-    } else {
-      onlyKeys(input, ['uuid', 'comment', 'by'], label);
-      const comment = optionalText(input, 'comment', label);
-      consoleReopen(input.uuid, {
-        ...(comment === undefined ? {} : { comment }),
-        ...(by === undefined ? {} : { by }),
-      });
-    }
+  function consoleAction(action: ConsoleInput['action'], input: unknown): unknown {
+    const parsed = parseConsoleInput(action, input);
+    if (parsed.action === 'comment') consoleComment(parsed.uuid, parsed.text, parsed.by);
+    else if (parsed.action === 'close') consoleClose(parsed.uuid, parsed.options);
+    else consoleReopen(parsed.uuid, parsed.options);
     return {};
   }
 
@@ -684,7 +620,12 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
       return req.method === 'GET' ? json(200, state()) : { status: 405, headers: { allow: 'GET' } };
     }
     const actions: Record<string, (input: unknown) => unknown> = {
-      '/_sandbox/incidents': seedIncidents,
+      '/_sandbox/incidents': (input) => {
+        // Every record is built before any is added, so one bad item adds none.
+        const records = parseSeedIncidents(input, clock());
+        for (const record of records) incidents.set(record.uuid, record);
+        return { incidents: records.map((record) => record.uuid) };
+      },
       '/_sandbox/script': (input) => {
         if (!isRecord(input) || typeof input.uuid !== 'string' || input.uuid === '') {
           throw new SandboxInputError('body must be {"uuid","steps":[...]}');
