@@ -228,13 +228,14 @@ describe('close incident', () => {
       },
     });
     const state = sb.state();
-    expect(state.incidents[INCIDENT]).toEqual({
+    expect(state.incidents[INCIDENT]).toMatchObject({
       status: 'INCIDENT_STATUS_CLOSED',
       resolveReason: 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE',
       finalComment: 'Resolved in ticket T-1',
       closesApplied: 1,
     });
     expect(state.calls[0]).toMatchObject({
+      call: 'close',
       method: 'POST',
       path: `/v2/incidents/${INCIDENT}:close`,
       status: 200,

@@ -2,13 +2,34 @@
  * Fault scripting for the ESET sandbox: the step vocabulary, the seeded random mix, and the
  * parsers that turn admin-endpoint JSON into steps. Kept apart from the HTTP server so the
  * draw order (and thus reproducibility) can be reasoned about in one place.
+ *
+ * A step decides how the sandbox answers one call. Per-incident scripts and, by default, the
+ * random mix apply to the mutating calls (close, reopen, comment creation); with the mix's
+ * `scope: 'all'` the mix also applies to every other API call (reads, lists, comment reads,
+ * text updates and deletes).
  */
 
-/** HTTP statuses ESET Connect documents for `:close`, minus the ones the sandbox produces itself. */
+/** HTTP statuses ESET Connect documents for its calls, minus the ones the sandbox produces itself. */
 export const SCRIPTABLE_STATUSES = [400, 403, 404, 429, 500, 502, 503, 504] as const;
 export type ScriptableStatus = (typeof SCRIPTABLE_STATUSES)[number];
 
-export type FaultStep =
+/** Statuses a step may answer after applying the call: server errors that do not mean "not done". */
+export const APPLIED_STATUSES = [500, 502, 503, 504] as const;
+
+/** Redirects a misconfigured proxy or an SSO gateway in front of ESET might answer. */
+export const REDIRECT_STATUSES = [301, 302, 307, 308] as const;
+export type RedirectStatus = (typeof REDIRECT_STATUSES)[number];
+
+/** Options any step may carry. */
+export interface StepOptions {
+  /**
+   * Length of the `request-id` header answered with this step (normally a 36-character UUID),
+   * so tests can check that a client clips header values before logging or storing them.
+   */
+  requestIdLength?: number;
+}
+
+export type FaultStep = (
   | { kind: 'ok' }
   | {
       kind: 'status';
@@ -16,10 +37,26 @@ export type FaultStep =
       retryAfter?: string;
       body?: string;
       contentType?: string;
+      /** Apply the call, then answer the status (5xx only): a failure ESET did act on. */
+      applied?: boolean;
     }
-  | { kind: 'pending'; resendsUntilReady?: number }
+  | {
+      kind: 'pending';
+      /** Re-sends answered 202 before the real answer; default 1. */
+      resendsUntilReady?: number;
+      /** How long the first request is held before its 202; default the sandbox's `pendingDelayMs`. */
+      delayMs?: number;
+    }
   | { kind: 'lostCache' }
-  | { kind: 'hang'; ms: number; applied: boolean };
+  | { kind: 'hang'; ms: number; applied: boolean }
+  | {
+      kind: 'redirect';
+      status: RedirectStatus;
+      /** Default: an HTML login page on the sandbox, which answers 200 to any method. */
+      location?: string;
+    }
+) &
+  StepOptions;
 
 /** Relative weights; `hangMs` is not a weight but the hold time of drawn hangs. */
 export interface FaultMix {
@@ -31,12 +68,19 @@ export interface FaultMix {
   s503?: number;
   s504?: number;
   hang?: number;
+  /** A 500 answered after the call was applied. */
+  applied500?: number;
   hangMs?: number;
 }
+
+/** Which calls the random mix applies to; scripts always apply to mutating calls only. */
+export type FaultScope = 'writes' | 'all';
 
 export interface FaultConfig {
   seed: number;
   mix: FaultMix;
+  /** Default `'writes'`: close, reopen and comment creation. `'all'`: every API call. */
+  scope?: FaultScope;
 }
 
 /** Default hold time of a drawn hang: long enough to trip a client timeout, short enough for a demo. */
@@ -44,6 +88,9 @@ export const DEFAULT_HANG_MS = 2_000;
 
 /** Longest hold a step may ask for, so a typo cannot park a request for days. */
 const MAX_HANG_MS = 600_000;
+
+/** Longest `request-id` a step may ask for; well under Node's 16 KiB header limit. */
+export const MAX_REQUEST_ID_LENGTH = 8_000;
 
 /** Raised when admin input or options do not describe a valid step, mix or incident. */
 export class SandboxInputError extends Error {
@@ -75,12 +122,15 @@ const WEIGHT_KEYS: readonly WeightKey[] = [
   's503',
   's504',
   'hang',
+  // New weights go last: the cumulative walk below then draws the same steps as before for a
+  // mix that does not use them.
+  'applied500',
 ];
 
 /**
  * Returns a function that draws one step per call from the weighted mix. Exactly one random
  * number is consumed per draw (two for a hang, which also draws `applied`), so a given seed
- * always yields the same sequence of steps for the same sequence of close calls.
+ * always yields the same sequence of steps for the same sequence of faultable calls.
  */
 export function createFaultDrawer(config: FaultConfig): () => FaultStep {
   const mix = parseFaultMix(config.mix);
@@ -119,6 +169,8 @@ function stepFor(key: WeightKey, hangMs: number, random: () => number): FaultSte
       return { kind: 'status', status: 504 };
     case 'hang':
       return { kind: 'hang', ms: hangMs, applied: random() < 0.5 };
+    case 'applied500':
+      return { kind: 'status', status: 500, applied: true };
   }
 }
 
@@ -176,25 +228,73 @@ export function parseFaultConfig(value: unknown): FaultConfig {
   if (typeof seed !== 'number' || !Number.isInteger(seed)) {
     throw new SandboxInputError('faults.seed must be an integer');
   }
-  return { seed, mix: parseFaultMix(value.mix) };
+  const config: FaultConfig = { seed, mix: parseFaultMix(value.mix) };
+  if (value.scope !== undefined) {
+    if (value.scope !== 'writes' && value.scope !== 'all') {
+      throw new SandboxInputError("faults.scope must be 'writes' or 'all'");
+    }
+    config.scope = value.scope;
+  }
+  const extra = Object.keys(value).find((key) => !['seed', 'mix', 'scope'].includes(key));
+  if (extra !== undefined) throw new SandboxInputError(`faults.${extra} is not a known field`);
+  return config;
 }
+
+const STEP_FIELDS: Record<FaultStep['kind'], readonly string[]> = {
+  ok: [],
+  lostCache: [],
+  pending: ['resendsUntilReady', 'delayMs'],
+  hang: ['ms', 'applied'],
+  status: ['status', 'retryAfter', 'body', 'contentType', 'applied'],
+  redirect: ['status', 'location'],
+};
 
 /** Validates one scripted step from untrusted JSON, so a bad script fails at upload, not mid-test. */
 export function parseFaultStep(value: unknown, label = 'step'): FaultStep {
   if (!isRecord(value)) throw new SandboxInputError(`${label} must be an object`);
-  switch (value.kind) {
+  const kind = value.kind as FaultStep['kind'];
+  const fields = Object.hasOwn(STEP_FIELDS, String(kind)) ? STEP_FIELDS[kind] : undefined;
+  if (fields === undefined) {
+    throw new SandboxInputError(`${label}.kind must be one of ${Object.keys(STEP_FIELDS).join(', ')}`);
+  }
+  // A misspelt option would otherwise be dropped silently and the test would test something else.
+  const extra = Object.keys(value).find(
+    (key) => key !== 'kind' && key !== 'requestIdLength' && !fields.includes(key),
+  );
+  if (extra !== undefined) throw new SandboxInputError(`${label}.${extra} is not an option of ${kind}`);
+  const step = parseStepBody(value, kind, label);
+  if (value.requestIdLength !== undefined) {
+    const length = nonNegativeNumber(value.requestIdLength, `${label}.requestIdLength`, true);
+    if (length < 1 || length > MAX_REQUEST_ID_LENGTH) {
+      throw new SandboxInputError(`${label}.requestIdLength must be from 1 to ${MAX_REQUEST_ID_LENGTH}`);
+    }
+    step.requestIdLength = length;
+  }
+  return step;
+}
+
+function parseStepBody(value: Record<string, unknown>, kind: FaultStep['kind'], label: string): FaultStep {
+  switch (kind) {
     case 'ok':
       return { kind: 'ok' };
     case 'lostCache':
       return { kind: 'lostCache' };
     case 'pending': {
-      const resends = value.resendsUntilReady;
-      return resends === undefined
-        ? { kind: 'pending' }
-        : {
-            kind: 'pending',
-            resendsUntilReady: nonNegativeNumber(resends, `${label}.resendsUntilReady`, true),
-          };
+      const step: FaultStep = { kind: 'pending' };
+      if (value.resendsUntilReady !== undefined) {
+        step.resendsUntilReady = nonNegativeNumber(
+          value.resendsUntilReady,
+          `${label}.resendsUntilReady`,
+          true,
+        );
+      }
+      if (value.delayMs !== undefined) {
+        const delayMs = nonNegativeNumber(value.delayMs, `${label}.delayMs`, true);
+        if (delayMs > MAX_HANG_MS)
+          throw new SandboxInputError(`${label}.delayMs must be at most ${MAX_HANG_MS}`);
+        step.delayMs = delayMs;
+      }
+      return step;
     }
     case 'hang': {
       if (typeof value.applied !== 'boolean')
@@ -215,10 +315,31 @@ export function parseFaultStep(value: unknown, label = 'step'): FaultStep {
       if (retryAfter !== undefined) step.retryAfter = retryAfter;
       if (body !== undefined) step.body = body;
       if (contentType !== undefined) step.contentType = contentType;
+      if (value.applied !== undefined) {
+        if (typeof value.applied !== 'boolean')
+          throw new SandboxInputError(`${label}.applied must be a boolean`);
+        if (value.applied && !(APPLIED_STATUSES as readonly number[]).includes(step.status)) {
+          throw new SandboxInputError(`${label}.applied needs a status of ${APPLIED_STATUSES.join(', ')}`);
+        }
+        step.applied = value.applied;
+      }
       return step;
     }
-    default:
-      throw new SandboxInputError(`${label}.kind must be one of ok, status, pending, lostCache, hang`);
+    case 'redirect': {
+      const status = value.status;
+      if (!REDIRECT_STATUSES.includes(status as RedirectStatus)) {
+        throw new SandboxInputError(`${label}.status must be one of ${REDIRECT_STATUSES.join(', ')}`);
+      }
+      const step: FaultStep = { kind: 'redirect', status: status as RedirectStatus };
+      const location = optionalString(value.location, `${label}.location`);
+      if (location !== undefined) {
+        if (location === '' || /[\r\n]/.test(location)) {
+          throw new SandboxInputError(`${label}.location must be a non-empty single line`);
+        }
+        step.location = location;
+      }
+      return step;
+    }
   }
 }
 

@@ -1,12 +1,24 @@
 /**
  * A local, fault-injectable stand-in for ESET Connect (token endpoint + incident management).
- * It keeps the documented rules (form-encoded token requests, Bearer auth, `:close`, the 202 /
- * `response-id` cache, per-credential rate limit) so the bridge can be exercised end to end
- * without an ESET tenant. It mirrors the rules of ESET Connect's documentation (authentication, 202 + response-id, rate limits, errors).
+ * It follows ESET's documentation and published OpenAPI file (form-encoded token requests,
+ * Bearer auth, the incident calls the bridge uses, the 202 / `response-id` cache, the rate limit
+ * per API user, google.rpc.Status errors), so the bridge can be exercised end to end without an
+ * ESET tenant. Where ESET documents nothing it is strict: it refuses what ESET might refuse, and
+ * is never kinder than ESET could be.
+ *
+ * API: `GET /v2/incidents` (filter, orderBy, paging; see filter.ts), `GET /v2/incidents/{uuid}`,
+ * `POST /v2/incidents/{uuid}:close`, `POST /v2/incidents/{uuid}:reopen`,
+ * `GET|POST /v2/incidents/{uuid}/comments`, `GET|DELETE /v2/incidents/{uuid}/comments/{commentUuid}`,
+ * `POST /v2/incidents/{uuid}/comments/{commentUuid}/text:update`.
+ *
+ * Admin (loopback only, JSON): `GET /_sandbox/state`, `POST /_sandbox/incidents`, `/_sandbox/script`,
+ * `/_sandbox/faults`, `/_sandbox/mode`, `/_sandbox/console/{close,reopen,comment}`,
+ * `/_sandbox/expire-tokens`, `/_sandbox/reset`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ConsoleInput, onlyKeys, parseConsoleInput, parseSeedIncidents } from './admin-input';
 import {
   createFaultDrawer,
   type FaultConfig,
@@ -15,89 +27,74 @@ import {
   parseFaultSteps,
   SandboxInputError,
 } from './faults';
+import { ListQueryError, listIncidents, parseListQuery } from './filter';
+import {
+  type Answer,
+  CALL_KIND,
+  fromProblem,
+  guessContentType,
+  header,
+  isRoute,
+  json,
+  MUTATING,
+  type Route,
+  readBody,
+  routeOf,
+  rpcError,
+  SlidingWindow,
+  send,
+  stretchRequestId,
+} from './http';
+import {
+  type Actor,
+  addComment,
+  applyClose,
+  applyReopen,
+  commentView,
+  currentFinalComment,
+  type IncidentOptions,
+  type IncidentRecord,
+  type IncidentStatus,
+  incidentView,
+  isProblem,
+  isRecord,
+  newIncidentRecord,
+  parseCloseBody,
+  parseCreateCommentBody,
+  parseReopenBody,
+  parseUpdateTextBody,
+  RESOLVE_REASONS,
+  RPC,
+  userUuidFor,
+} from './incidents';
+import {
+  CONSOLE_USER,
+  type ConsoleCloseOptions,
+  type ConsoleReopenOptions,
+  type EsetSandbox,
+  type SandboxCall,
+  type SandboxCallKind,
+  type SandboxComment,
+  type SandboxIncidentState,
+  type SandboxMode,
+  type SandboxOptions,
+  type SandboxRequestEvent,
+  type SandboxState,
+} from './types';
 
-export type { FaultConfig, FaultMix, FaultStep, ScriptableStatus } from './faults';
+export type {
+  FaultConfig,
+  FaultMix,
+  FaultScope,
+  FaultStep,
+  RedirectStatus,
+  ScriptableStatus,
+  StepOptions,
+} from './faults';
 export { SandboxInputError } from './faults';
-
-export const INCIDENT_STATUSES = [
-  'INCIDENT_STATUS_UNSPECIFIED',
-  'INCIDENT_STATUS_OPEN',
-  'INCIDENT_STATUS_IN_PROGRESS',
-  'INCIDENT_STATUS_CLOSED',
-  'INCIDENT_STATUS_WAITING_FOR_INPUT',
-] as const;
-export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-
-export const RESOLVE_REASONS = [
-  'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
-  'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE',
-  'INCIDENT_RESOLVE_REASON_FALSE_POSITIVE',
-  'INCIDENT_RESOLVE_REASON_SUSPICIOUS',
-] as const;
-export type ResolveReason = (typeof RESOLVE_REASONS)[number];
-
-export interface SandboxOptions {
-  port?: number;
-  username?: string;
-  password?: string;
-  tokenTtlSeconds?: number;
-  refreshTtlSeconds?: number;
-  rateLimitPerSecond?: number;
-  cacheTtlMs?: number;
-  gatewayTimeoutMs?: number;
-  faults?: FaultConfig;
-  clock?: () => number;
-  /** Called once per answered request (API, token and admin), e.g. for the CLI's call log. */
-  onRequest?: (event: SandboxRequestEvent) => void;
-}
-
-export interface SandboxRequestEvent {
-  kind: 'api' | 'token' | 'admin';
-  method: string;
-  path: string;
-  status: number;
-}
-
-export interface SandboxCall {
-  at: number;
-  method: string;
-  path: string;
-  status: number;
-  responseIdResend: boolean;
-  requestId: string;
-  /** Value of the `3rd-integration` request header, when the client sent one. */
-  integration?: string;
-  /** The `response-id` the client re-sent, or the one a 202 handed out. */
-  responseId?: string;
-}
-
-export interface SandboxIncidentState {
-  status: IncidentStatus;
-  resolveReason?: string;
-  finalComment?: string;
-  closesApplied: number;
-}
-
-export interface SandboxState {
-  incidents: Record<string, SandboxIncidentState>;
-  tokenRequests: { password: number; refresh: number };
-  calls: SandboxCall[];
-  callsByStatus: Record<string, number>;
-  maxCallsInAnySecond: number;
-  /** Requests currently held by a `hang` step. */
-  hanging: number;
-}
-
-export interface EsetSandbox {
-  url: string;
-  addIncident(uuid: string, status?: IncidentStatus): void;
-  script(uuid: string, steps: FaultStep[]): void;
-  setFaults(faults: FaultConfig | undefined): void;
-  expireAccessTokens(): void;
-  state(): SandboxState;
-  reset(): void;
-  close(): Promise<void>;
-}
+export type { IncidentOptions, IncidentStatus, ResolveReason, SeverityLevel } from './incidents';
+export { INCIDENT_STATUSES, RESOLVE_REASONS, SEVERITY_LEVELS } from './incidents';
+export * from './types';
 
 const DEFAULTS = {
   username: 'sandbox-user',
@@ -109,21 +106,19 @@ const DEFAULTS = {
   gatewayTimeoutMs: 120_000,
 } as const;
 
-const MAX_BODY_BYTES = 1_048_576;
-const WINDOW_MS = 1_000;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const MAX_HOLD_MS = 600_000;
+/** Where a `redirect` step sends clients unless it names a location: a sign-in page, as an SSO gateway would. */
+const LOGIN_PATH = '/sso/login';
+const LOGIN_PAGE =
+  '<!doctype html><html><head><title>Sign in</title></head><body><form method="post">' +
+  '<input name="username"><input name="password" type="password"><button>Sign in</button></form></body></html>';
+const OK_STEP: FaultStep = { kind: 'ok' };
 
-interface Answer {
-  status: number;
-  body?: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-  responseId?: string;
-}
-
-interface HangPlan {
-  hangMs: number;
-  responseId?: string;
+/** A request answered later: a `hang` (then 504) or a delayed `pending` (then 202). */
+interface HoldPlan {
+  holdMs: number;
+  answer: Answer;
 }
 
 interface Grant {
@@ -141,73 +136,19 @@ interface CachedRequest {
   answer: Answer;
 }
 
-interface IncidentRecord {
-  uuid: string;
-  displayName: string;
-  status: IncidentStatus;
-  resolveReason?: ResolveReason;
-  finalComment?: string;
-  closesApplied: number;
-  createTime: string;
-  updateTime: string;
-}
-
-interface Hang {
+interface Hold {
   end(): Promise<void>;
-}
-
-/** google.rpc.Status-shaped error, the only error shape ESET's spec carries. */
-function rpcError(status: number, code: number, message: string): Answer {
-  return { status, contentType: 'application/json', body: JSON.stringify({ code, message, details: [] }) };
-}
-
-function json(status: number, value: unknown): Answer {
-  return { status, contentType: 'application/json', body: JSON.stringify(value) };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new SandboxInputError('body too large'));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** Counts events in a sliding one-second window; shared by the rate limiter and the stats. */
-class SlidingWindow {
-  private times: number[] = [];
-  count(now: number): number {
-    this.times = this.times.filter((t) => t > now - WINDOW_MS && t <= now);
-    return this.times.length;
+function nonNegativeInteger(value: unknown, label: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new SandboxInputError(`${label} must be an integer from 0 to ${max}`);
   }
-  add(now: number): number {
-    this.count(now);
-    this.times.push(now);
-    return this.times.length;
-  }
+  return value;
 }
 
 /**
@@ -220,9 +161,26 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
   const password = options.password ?? DEFAULTS.password;
   const tokenTtlSeconds = options.tokenTtlSeconds ?? DEFAULTS.tokenTtlSeconds;
   const refreshTtlSeconds = options.refreshTtlSeconds ?? DEFAULTS.refreshTtlSeconds;
-  const rateLimit = options.rateLimitPerSecond ?? DEFAULTS.rateLimitPerSecond;
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULTS.cacheTtlMs;
   const gatewayTimeoutMs = options.gatewayTimeoutMs ?? DEFAULTS.gatewayTimeoutMs;
+  const mode: SandboxMode = {
+    repeatApplies: false,
+    rateLimitPerSecond: DEFAULTS.rateLimitPerSecond,
+    pendingDelayMs: 0,
+  };
+  setMode({
+    repeatApplies: options.repeatApplies,
+    rateLimitPerSecond: options.rateLimitPerSecond,
+    pendingDelayMs: options.pendingDelayMs,
+  });
+
+  const users = new Map<string, string>([[username, password]]);
+  for (const [index, user] of (options.extraUsers ?? []).entries()) {
+    if (!isRecord(user) || typeof user.username !== 'string' || typeof user.password !== 'string') {
+      throw new SandboxInputError(`extraUsers[${index}] must be {username, password}`);
+    }
+    users.set(user.username, user.password);
+  }
 
   const incidents = new Map<string, IncidentRecord>();
   const scripts = new Map<string, FaultStep[]>();
@@ -230,7 +188,9 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
   const accessTokens = new Map<string, Grant>();
   const refreshTokens = new Map<string, Grant>();
   const rateWindows = new Map<string, SlidingWindow>();
-  const hangs = new Set<Hang>();
+  const holds = new Set<Hold>();
+  const redirectPages = new Set<string>([LOGIN_PATH]);
+  let baseUrl = '';
   let arrivals = new SlidingWindow();
   let calls: SandboxCall[] = [];
   let callsByStatus: Record<string, number> = {};
@@ -245,26 +205,47 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
   }
   setFaults(options.faults);
 
-  function addIncident(uuid: string, status: IncidentStatus = 'INCIDENT_STATUS_OPEN'): void {
-    if (typeof uuid !== 'string' || uuid.length === 0) throw new SandboxInputError('uuid must be a string');
-    if (!INCIDENT_STATUSES.includes(status)) throw new SandboxInputError(`unknown status ${String(status)}`);
-    const now = new Date(clock()).toISOString();
-    incidents.set(uuid, {
-      uuid,
-      displayName: `Sandbox incident ${uuid.slice(0, 8)}`,
-      status,
-      closesApplied: 0,
-      createTime: now,
-      updateTime: now,
-    });
+  /** Validates every given setting before changing any, so a bad request changes nothing. */
+  function setMode(input: Partial<Record<keyof SandboxMode, unknown>>): void {
+    const next = { ...mode };
+    if (input.repeatApplies !== undefined) {
+      if (typeof input.repeatApplies !== 'boolean')
+        throw new SandboxInputError('repeatApplies must be a boolean');
+      next.repeatApplies = input.repeatApplies;
+    }
+    if (input.rateLimitPerSecond !== undefined) {
+      next.rateLimitPerSecond = nonNegativeInteger(input.rateLimitPerSecond, 'rateLimitPerSecond');
+    }
+    if (input.pendingDelayMs !== undefined) {
+      next.pendingDelayMs = nonNegativeInteger(input.pendingDelayMs, 'pendingDelayMs', MAX_HOLD_MS);
+    }
+    Object.assign(mode, next);
+  }
+
+  function addIncident(
+    uuid: string,
+    status: IncidentStatus = 'INCIDENT_STATUS_OPEN',
+    opts: IncidentOptions = {},
+  ) {
+    incidents.set(uuid, newIncidentRecord(uuid, status, opts, clock()));
   }
 
   function state(): SandboxState {
     const incidentState: Record<string, SandboxIncidentState> = {};
     for (const [uuid, incident] of incidents) {
-      const entry: SandboxIncidentState = { status: incident.status, closesApplied: incident.closesApplied };
-      if (incident.resolveReason !== undefined) entry.resolveReason = incident.resolveReason;
-      if (incident.finalComment !== undefined) entry.finalComment = incident.finalComment;
+      const entry: SandboxIncidentState = {
+        status: incident.status,
+        severity: incident.severity,
+        displayName: incident.displayName,
+        resolveReason: incident.resolveReason,
+        updateTime: new Date(incident.updateTime).toISOString(),
+        closesApplied: incident.closesApplied,
+        reopensApplied: incident.reopensApplied,
+        commentsCreated: incident.commentsCreated,
+        comments: incident.comments.map((comment) => commentView(comment) as unknown as SandboxComment),
+      };
+      const finalComment = currentFinalComment(incident);
+      if (finalComment !== undefined) entry.finalComment = finalComment;
       incidentState[uuid] = entry;
     }
     return structuredClone({
@@ -273,7 +254,7 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
       calls,
       callsByStatus,
       maxCallsInAnySecond,
-      hanging: hangs.size,
+      hanging: holds.size,
     });
   }
 
@@ -282,6 +263,8 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     scripts.clear();
     cache.clear();
     rateWindows.clear();
+    redirectPages.clear();
+    redirectPages.add(LOGIN_PATH);
     arrivals = new SlidingWindow();
     calls = [];
     callsByStatus = {};
@@ -290,6 +273,54 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     // Restart the fault sequence so a run after reset is as reproducible as the first one.
     setFaults(faults);
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Console actions
+
+  function consoleIncident(uuid: string): IncidentRecord {
+    const incident = incidents.get(uuid);
+    if (incident === undefined) throw new SandboxInputError(`unknown incident ${JSON.stringify(uuid)}`);
+    return incident;
+  }
+
+  function consoleActor(by: unknown): Actor {
+    if (by !== undefined && (typeof by !== 'string' || by === '')) {
+      throw new SandboxInputError('by must be a non-empty username');
+    }
+    return { authorUuid: userUuidFor(by ?? CONSOLE_USER), now: clock() };
+  }
+
+  function consoleText(value: unknown, label: string): string | undefined {
+    if (value !== undefined && typeof value !== 'string')
+      throw new SandboxInputError(`${label} must be a string`);
+    return value;
+  }
+
+  function consoleClose(uuid: string, opts: ConsoleCloseOptions = {}): void {
+    const incident = consoleIncident(uuid);
+    const reason = opts.reason ?? 'INCIDENT_RESOLVE_REASON_UNSPECIFIED';
+    if (!RESOLVE_REASONS.includes(reason)) throw new SandboxInputError(`unknown reason ${String(reason)}`);
+    const text = consoleText(opts.comment, 'comment');
+    const refused = applyClose(incident, { reason, text }, consoleActor(opts.by), false);
+    if (refused !== undefined) throw new SandboxInputError(refused.message);
+  }
+
+  function consoleReopen(uuid: string, opts: ConsoleReopenOptions = {}): void {
+    const incident = consoleIncident(uuid);
+    const text = consoleText(opts.comment, 'comment');
+    const refused = applyReopen(incident, text, consoleActor(opts.by), false);
+    if (refused !== undefined) throw new SandboxInputError(refused.message);
+  }
+
+  function consoleComment(uuid: string, text: string, by?: string): void {
+    const incident = consoleIncident(uuid);
+    if (typeof text !== 'string' || text === '')
+      throw new SandboxInputError('text must be a non-empty string');
+    addComment(incident, text, consoleActor(by));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Token endpoint and authentication
 
   function issueTokens(user: string, now: number): Answer {
     const accessToken = newToken();
@@ -315,10 +346,11 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     const grantType = form.get('grant_type');
     if (grantType === 'password') {
       tokenRequests.password += 1;
-      if (form.get('username') !== username || form.get('password') !== password) {
+      const user = form.get('username');
+      if (user === null || !users.has(user) || users.get(user) !== form.get('password')) {
         return json(400, { error: 'invalid_grant' });
       }
-      return issueTokens(username, now);
+      return issueTokens(user, now);
     }
     if (grantType === 'refresh_token') {
       tokenRequests.refresh += 1;
@@ -345,59 +377,118 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     return grant.user;
   }
 
-  function incidentView(incident: IncidentRecord): unknown {
-    return {
-      incident: {
-        uuid: incident.uuid,
-        displayName: incident.displayName,
-        description: '',
-        status: incident.status,
-        severity: 'INCIDENT_SEVERITY_MEDIUM',
-        resolveReason: incident.resolveReason ?? 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
-        assigneeUuid: '',
-        createTime: incident.createTime,
-        updateTime: incident.updateTime,
-        tags: [],
-      },
-    };
+  /** The limit is kept per API user, so every token of one user shares it (ESET: per credentials). */
+  function rateLimited(user: string, now: number): boolean {
+    if (mode.rateLimitPerSecond <= 0) return false;
+    let window = rateWindows.get(user);
+    if (window === undefined) {
+      window = new SlidingWindow();
+      rateWindows.set(user, window);
+    }
+    if (window.count(now) >= mode.rateLimitPerSecond) return true;
+    window.add(now);
+    return false;
   }
 
-  /** The close as ESET's service would run it: validate, look up, refuse if closed, apply. */
-  function applyClose(uuid: string, body: Buffer, now: number): Answer {
-    let parsed: unknown = {};
-    if (body.length > 0) {
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        return rpcError(400, 3, 'invalid JSON in request body');
+  // -------------------------------------------------------------------------------------------
+  // Operations, as ESET's service would run them: validate the body, look up, apply.
+
+  function operation(route: Route, req: IncomingMessage, body: Buffer, user: string, now: number): Answer {
+    const actor: Actor = { authorUuid: userUuidFor(user), now };
+    const notFound = rpcError(404, RPC.notFound, 'incident not found');
+    switch (route.op) {
+      case 'list': {
+        try {
+          const query = parseListQuery(new URL(req.url ?? '/', 'http://sandbox.invalid').searchParams);
+          const page = listIncidents(incidents.values(), query);
+          return json(200, {
+            incidents: page.incidents.map((incident) => incidentView(incident, true)),
+            nextPageToken: page.nextPageToken,
+          });
+        } catch (error) {
+          if (error instanceof ListQueryError) return rpcError(400, RPC.invalidArgument, error.message);
+          throw error;
+        }
       }
+      case 'get': {
+        const incident = incidents.get(route.incident);
+        return incident === undefined ? notFound : json(200, { incident: incidentView(incident) });
+      }
+      case 'close': {
+        const input = parseCloseBody(body, route.incident);
+        if (isProblem(input)) return fromProblem(input);
+        const incident = incidents.get(route.incident);
+        if (incident === undefined) return notFound;
+        const refused = applyClose(incident, input, actor, mode.repeatApplies);
+        if (refused !== undefined) return fromProblem(refused);
+        incident.closesApplied += 1;
+        return json(200, {});
+      }
+      case 'reopen': {
+        const input = parseReopenBody(body, route.incident);
+        if (isProblem(input)) return fromProblem(input);
+        const incident = incidents.get(route.incident);
+        if (incident === undefined) return notFound;
+        const refused = applyReopen(incident, input.text, actor, mode.repeatApplies);
+        if (refused !== undefined) return fromProblem(refused);
+        incident.reopensApplied += 1;
+        return json(200, {});
+      }
+      case 'createComment': {
+        const input = parseCreateCommentBody(body, route.incident);
+        if (isProblem(input)) return fromProblem(input);
+        const incident = incidents.get(route.incident);
+        if (incident === undefined) return notFound;
+        // ESET documents nothing that would make a comment unique: every POST adds one.
+        const comment = addComment(incident, input.text, actor);
+        incident.commentsCreated += 1;
+        return json(200, { comment: commentView(comment) });
+      }
+      case 'listComments': {
+        const incident = incidents.get(route.incident);
+        return incident === undefined
+          ? notFound
+          : json(200, { comments: incident.comments.map((comment) => commentView(comment)) });
+      }
+      case 'getComment':
+      case 'deleteComment':
+      case 'updateComment': {
+        const input = route.op === 'updateComment' ? parseUpdateTextBody(body) : undefined;
+        if (isProblem(input)) return fromProblem(input);
+        const incident = incidents.get(route.incident);
+        if (incident === undefined) return notFound;
+        const index = incident.comments.findIndex((comment) => comment.uuid === route.comment);
+        const comment = incident.comments[index];
+        if (comment === undefined) return rpcError(404, RPC.notFound, 'comment not found');
+        if (route.op === 'getComment') return json(200, { comment: commentView(comment) });
+        // Undocumented whether ESET lets one user change another's comment; the sandbox does not.
+        if (comment.authorUuid !== actor.authorUuid) {
+          return rpcError(403, RPC.permissionDenied, 'only the author may change a comment');
+        }
+        if (input === undefined) {
+          incident.comments.splice(index, 1);
+        } else {
+          comment.text = input.text;
+          comment.updateTime = now;
+        }
+        incident.updateTime = now;
+        return json(200, {});
+      }
+      case 'updateAttributes':
+        return rpcError(501, RPC.unimplemented, 'basic-attributes:update is not implemented by the sandbox');
     }
-    if (!isRecord(parsed)) return rpcError(400, 3, 'request body must be a JSON object');
-    const reason = parsed.closureReason ?? 'INCIDENT_RESOLVE_REASON_UNSPECIFIED';
-    if (typeof reason !== 'string' || !RESOLVE_REASONS.includes(reason as ResolveReason)) {
-      return rpcError(400, 3, `invalid value for enum field closureReason: ${JSON.stringify(reason)}`);
-    }
-    const comment = parsed.finalComment ?? {};
-    if (!isRecord(comment)) return rpcError(400, 3, 'finalComment must be an object');
-    if (comment.text !== undefined && typeof comment.text !== 'string') {
-      return rpcError(400, 3, 'finalComment.text must be a string');
-    }
-    const incident = incidents.get(uuid);
-    if (incident === undefined) return rpcError(404, 5, 'incident not found');
-    if (incident.status === 'INCIDENT_STATUS_CLOSED') return rpcError(400, 9, 'incident is already closed');
-    incident.status = 'INCIDENT_STATUS_CLOSED';
-    incident.resolveReason = reason as ResolveReason;
-    if (typeof comment.text === 'string') incident.finalComment = comment.text;
-    incident.closesApplied += 1;
-    incident.updateTime = new Date(now).toISOString();
-    return json(200, {});
   }
 
-  function nextStep(uuid: string): FaultStep {
-    const script = scripts.get(uuid);
-    const scripted = script?.shift();
-    if (scripted !== undefined) return scripted;
-    return drawFault?.() ?? { kind: 'ok' };
+  // -------------------------------------------------------------------------------------------
+  // Faults
+
+  function nextStep(route: Route): FaultStep {
+    if (MUTATING.has(route.op)) {
+      const scripted = scripts.get(route.incident)?.shift();
+      if (scripted !== undefined) return scripted;
+      return drawFault?.() ?? OK_STEP;
+    }
+    return faults?.scope === 'all' ? (drawFault?.() ?? OK_STEP) : OK_STEP;
   }
 
   function scriptedStatus(step: Extract<FaultStep, { kind: 'status' }>): Answer {
@@ -412,13 +503,41 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     return answer;
   }
 
-  function close(uuid: string, req: IncomingMessage, body: Buffer, now: number): Answer | HangPlan {
-    const step = nextStep(uuid);
+  function redirect(step: Extract<FaultStep, { kind: 'redirect' }>): Answer {
+    const location = step.location ?? `${baseUrl}${LOGIN_PATH}`;
+    // A location on the sandbox itself serves the sign-in page, so a client that follows the
+    // redirect gets a 200 in HTML: the worst case, as it looks like success.
+    const target = new URL(location, baseUrl);
+    const own = /^\/(v2|oauth|_sandbox)(\/|$)/.test(target.pathname);
+    if (target.origin === new URL(baseUrl).origin && !own) redirectPages.add(target.pathname);
+    const body = `<!doctype html><html><body><a href="${location.replace(/"/g, '&quot;')}">Moved</a></body></html>`;
+    return { status: step.status, headers: { location }, contentType: 'text/html; charset=utf-8', body };
+  }
+
+  function runStep(step: FaultStep, apply: () => Answer, req: IncomingMessage, body: Buffer, now: number) {
+    const result = runStepKind(step, apply, req, body, now);
+    if (step.requestIdLength !== undefined) {
+      const answer = 'holdMs' in result ? result.answer : result;
+      answer.requestIdLength = step.requestIdLength;
+    }
+    return result;
+  }
+
+  function runStepKind(
+    step: FaultStep,
+    apply: () => Answer,
+    req: IncomingMessage,
+    body: Buffer,
+    now: number,
+  ): Answer | HoldPlan {
     switch (step.kind) {
       case 'ok':
-        return applyClose(uuid, body, now);
+        return apply();
       case 'status':
+        if (step.applied === true) apply();
         return scriptedStatus(step);
+      case 'redirect':
+        return redirect(step);
       case 'pending': {
         const responseId = randomUUID();
         cache.set(responseId, {
@@ -428,32 +547,39 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
           createdAt: now,
           resendsUntilReady: step.resendsUntilReady ?? 1,
           resends: 0,
-          answer: applyClose(uuid, body, now),
+          // Computed now: the call is applied when it arrives, whatever happens to the answer.
+          answer: apply(),
         });
-        return { status: 202, headers: { 'response-id': responseId }, responseId };
+        const answer: Answer = { status: 202, headers: { 'response-id': responseId }, responseId };
+        const holdMs = step.delayMs ?? mode.pendingDelayMs;
+        return holdMs > 0 ? { holdMs, answer } : answer;
       }
       case 'lostCache': {
-        applyClose(uuid, body, now);
+        apply();
         const responseId = randomUUID();
         return { status: 202, headers: { 'response-id': responseId }, responseId };
       }
       case 'hang':
-        if (step.applied) applyClose(uuid, body, now);
-        return { hangMs: step.ms };
+        if (step.applied) apply();
+        return { holdMs: step.ms, answer: { status: 504 } };
     }
   }
 
   /** The documented `response-id` retrieval: identical re-send, 202 until ready, answer once, then 404. */
   function resend(responseId: string, req: IncomingMessage, body: Buffer, now: number): Answer {
     const entry = cache.get(responseId);
-    if (entry === undefined) return rpcError(404, 5, 'response not found');
+    if (entry === undefined) return rpcError(404, RPC.notFound, 'response not found');
     const age = now - entry.createdAt;
     if (age >= cacheTtlMs) {
       cache.delete(responseId);
-      return rpcError(404, 5, 'response not found');
+      return rpcError(404, RPC.notFound, 'response not found');
     }
     if (entry.method !== req.method || entry.url !== req.url || !entry.body.equals(body)) {
-      return rpcError(400, 3, 'request does not match the cached request for this response-id');
+      return rpcError(
+        400,
+        RPC.invalidArgument,
+        'request does not match the cached request for this response-id',
+      );
     }
     entry.resends += 1;
     if (entry.resends > entry.resendsUntilReady) {
@@ -467,40 +593,25 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     return { status: 202, headers: { 'response-id': responseId } };
   }
 
-  function api(req: IncomingMessage, body: Buffer, now: number): Answer | HangPlan {
+  function api(req: IncomingMessage, body: Buffer, now: number, route: Route | Answer): Answer | HoldPlan {
     const user = authenticate(req, now);
     if (user === undefined) return { status: 401 };
-    if (rateLimit > 0) {
-      let window = rateWindows.get(user);
-      if (window === undefined) {
-        window = new SlidingWindow();
-        rateWindows.set(user, window);
-      }
-      if (window.count(now) >= rateLimit) return { status: 429 };
-      window.add(now);
-    }
+    if (rateLimited(user, now)) return { status: 429 };
     const responseId = header(req, 'response-id');
     if (responseId !== undefined && responseId !== '') return resend(responseId, req, body, now);
+    if (!isRoute(route)) return route;
+    return runStep(nextStep(route), () => operation(route, req, body, user, now), req, body, now);
+  }
 
-    const pathname = new URL(req.url ?? '/', 'http://sandbox.invalid').pathname;
-    const match = /^\/v2\/incidents\/([^/]+)$/.exec(pathname);
-    const segment = match?.[1];
-    if (segment === undefined) return rpcError(404, 5, 'not found');
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      return rpcError(400, 3, 'malformed path');
-    }
-    if (decoded.endsWith(':close')) {
-      if (req.method !== 'POST') return { status: 405, headers: { allow: 'POST' } };
-      return close(decoded.slice(0, -':close'.length), req, body, now);
-    }
-    if (req.method !== 'GET') return { status: 405, headers: { allow: 'GET' } };
-    const incident = incidents.get(decoded);
-    return incident === undefined
-      ? rpcError(404, 5, 'incident not found')
-      : json(200, incidentView(incident));
+  // -------------------------------------------------------------------------------------------
+  // Admin
+
+  function consoleAction(action: ConsoleInput['action'], input: unknown): unknown {
+    const parsed = parseConsoleInput(action, input);
+    if (parsed.action === 'comment') consoleComment(parsed.uuid, parsed.text, parsed.by);
+    else if (parsed.action === 'close') consoleClose(parsed.uuid, parsed.options);
+    else consoleReopen(parsed.uuid, parsed.options);
+    return {};
   }
 
   function admin(req: IncomingMessage, body: Buffer, pathname: string): Answer {
@@ -510,22 +621,10 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     }
     const actions: Record<string, (input: unknown) => unknown> = {
       '/_sandbox/incidents': (input) => {
-        if (!isRecord(input) || !Array.isArray(input.incidents)) {
-          throw new SandboxInputError('body must be {"incidents":[{"uuid","status"?}]}');
-        }
-        const list = input.incidents.map((item: unknown, index) => {
-          if (!isRecord(item) || typeof item.uuid !== 'string' || item.uuid === '') {
-            throw new SandboxInputError(`incidents[${index}].uuid must be a non-empty string`);
-          }
-          if (item.status !== undefined && !INCIDENT_STATUSES.includes(item.status as IncidentStatus)) {
-            throw new SandboxInputError(
-              `incidents[${index}].status must be one of ${INCIDENT_STATUSES.join(', ')}`,
-            );
-          }
-          return { uuid: item.uuid, status: (item.status ?? 'INCIDENT_STATUS_OPEN') as IncidentStatus };
-        });
-        for (const item of list) addIncident(item.uuid, item.status);
-        return { incidents: list.map((item) => item.uuid) };
+        // Every record is built before any is added, so one bad item adds none.
+        const records = parseSeedIncidents(input, clock());
+        for (const record of records) incidents.set(record.uuid, record);
+        return { incidents: records.map((record) => record.uuid) };
       },
       '/_sandbox/script': (input) => {
         if (!isRecord(input) || typeof input.uuid !== 'string' || input.uuid === '') {
@@ -539,6 +638,15 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
         setFaults(off ? undefined : parseFaultConfig(input));
         return {};
       },
+      '/_sandbox/mode': (input) => {
+        if (!isRecord(input)) throw new SandboxInputError('body must be an object');
+        onlyKeys(input, ['repeatApplies', 'rateLimitPerSecond', 'pendingDelayMs'], 'mode');
+        setMode(input);
+        return { ...mode };
+      },
+      '/_sandbox/console/close': (input) => consoleAction('close', input),
+      '/_sandbox/console/reopen': (input) => consoleAction('reopen', input),
+      '/_sandbox/console/comment': (input) => consoleAction('comment', input),
       '/_sandbox/expire-tokens': () => {
         accessTokens.clear();
         return {};
@@ -562,20 +670,8 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     }
   }
 
-  function send(
-    res: ServerResponse,
-    requestId: string,
-    answer: Answer,
-    extra: Record<string, string> = {},
-  ): void {
-    if (res.headersSent || res.destroyed) return;
-    const headers: Record<string, string> = { 'request-id': requestId, ...answer.headers, ...extra };
-    if (answer.contentType !== undefined) headers['content-type'] = answer.contentType;
-    const body = answer.body ?? '';
-    headers['content-length'] = String(Buffer.byteLength(body));
-    res.writeHead(answer.status, headers);
-    res.end(body);
-  }
+  // -------------------------------------------------------------------------------------------
+  // HTTP
 
   function recordCall(call: SandboxCall): void {
     calls.push(call);
@@ -583,38 +679,37 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     callsByStatus[key] = (callsByStatus[key] ?? 0) + 1;
   }
 
-  function holdHang(
-    res: ServerResponse,
-    plan: HangPlan,
-    call: SandboxCall,
-    notify: (status: number) => void,
-  ) {
+  /**
+   * Holds a request, then sends the planned answer; `close()` sends it at once. A client that
+   * gives up first is recorded as 499 (nginx's convention): it never saw an answer, and for a
+   * delayed 202 the cached answer stays behind, unreachable.
+   */
+  function hold(res: ServerResponse, plan: HoldPlan, call: SandboxCall, notify: (status: number) => void) {
     let done = false;
     const finish = (status: number, answer: boolean): Promise<void> => {
       if (done) return Promise.resolve();
       done = true;
       clearTimeout(timer);
-      hangs.delete(hang);
+      holds.delete(held);
       recordCall({ ...call, status });
       notify(status);
       if (!answer) return Promise.resolve();
       return new Promise<void>((resolve) => {
         res.once('finish', () => resolve());
         res.once('close', () => resolve());
-        send(res, call.requestId, { status: 504 }, { connection: 'close' });
+        send(res, call.requestId, plan.answer, { connection: 'close' });
         if (res.destroyed || res.writableFinished) resolve();
       });
     };
-    const hang: Hang = { end: () => finish(504, true) };
-    const timer = setTimeout(() => void finish(504, true), plan.hangMs);
+    const held: Hold = { end: () => finish(plan.answer.status, true) };
+    const timer = setTimeout(() => void finish(plan.answer.status, true), plan.holdMs);
     timer.unref();
-    hangs.add(hang);
-    // 499: the client gave up first (nginx's convention); it never saw an answer.
+    holds.add(held);
     res.once('close', () => void finish(499, false));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
+    let requestId: string = randomUUID();
     const now = clock();
     const rawPath = req.url ?? '/';
     const pathname = new URL(rawPath, 'http://sandbox.invalid').pathname;
@@ -624,7 +719,23 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
       : pathname === '/oauth/token'
         ? 'token'
         : 'api';
-    const notify = (status: number) => options.onRequest?.({ kind, method, path: rawPath, status });
+    const route = kind === 'api' ? routeOf(method, pathname) : undefined;
+    const callKind: SandboxCallKind | undefined =
+      kind === 'token'
+        ? 'token'
+        : route === undefined
+          ? undefined
+          : isRoute(route)
+            ? CALL_KIND[route.op]
+            : 'other';
+    const notify = (status: number) =>
+      options.onRequest?.({
+        kind,
+        ...(callKind === undefined ? {} : { call: callKind }),
+        method,
+        path: rawPath,
+        status,
+      });
 
     if (kind === 'api') {
       maxCallsInAnySecond = Math.max(maxCallsInAnySecond, arrivals.add(now));
@@ -654,6 +765,7 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     const resentId = header(req, 'response-id');
     const call: SandboxCall = {
       at: now,
+      call: callKind ?? 'other',
       method,
       path: rawPath,
       status: 0,
@@ -664,12 +776,19 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     if (integration !== undefined) call.integration = integration;
     if (call.responseIdResend) call.responseId = resentId;
 
-    const result = api(req, body, now);
-    if ('hangMs' in result) {
-      holdHang(res, result, call, notify);
+    const result: Answer | HoldPlan = redirectPages.has(pathname)
+      ? { status: 200, contentType: 'text/html; charset=utf-8', body: LOGIN_PAGE }
+      : api(req, body, now, route ?? rpcError(404, RPC.notFound, 'not found'));
+    const answer = 'holdMs' in result ? result.answer : result;
+    if (answer.requestIdLength !== undefined) {
+      requestId = stretchRequestId(requestId, answer.requestIdLength);
+      call.requestId = requestId;
+    }
+    if (answer.responseId !== undefined) call.responseId = answer.responseId;
+    if ('holdMs' in result) {
+      hold(res, result, call, notify);
       return;
     }
-    if (result.responseId !== undefined) call.responseId = result.responseId;
     recordCall({ ...call, status: result.status });
     send(res, requestId, result);
     notify(result.status);
@@ -689,15 +808,28 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     });
   });
   const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: baseUrl,
     addIncident,
     script(uuid, steps) {
       scripts.set(uuid, parseFaultSteps(steps));
     },
     setFaults,
+    setRepeatApplies(on) {
+      setMode({ repeatApplies: on });
+    },
+    setRateLimitPerSecond(perSecond) {
+      setMode({ rateLimitPerSecond: perSecond });
+    },
+    userUuid(name = username) {
+      return userUuidFor(name);
+    },
+    consoleClose,
+    consoleReopen,
+    consoleComment,
     expireAccessTokens() {
       accessTokens.clear();
     },
@@ -705,7 +837,7 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     reset,
     close() {
       closing ??= (async () => {
-        await Promise.all([...hangs].map((hang) => hang.end()));
+        await Promise.all([...holds].map((held) => held.end()));
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -714,13 +846,4 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
       return closing;
     },
   };
-}
-
-function guessContentType(body: string): string {
-  try {
-    JSON.parse(body);
-    return 'application/json';
-  } catch {
-    return 'text/plain; charset=utf-8';
-  }
 }
