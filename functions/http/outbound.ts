@@ -29,7 +29,8 @@ export interface OutboundDeps {
 export interface OutboundRequest {
   url: string;
   method: string;
-  headers: Record<string, string>;
+  /** Fixed headers, or a function giving each attempt its own (a signature over a fresh timestamp). */
+  headers: Record<string, string> | ((attempt: number) => Record<string, string>);
   body?: string;
   /** ms since epoch: no attempt starts and no wait ends after it. */
   deadline: number;
@@ -120,7 +121,7 @@ async function attempt(
   try {
     const res = await doFetch(request.url, {
       method: request.method,
-      headers: request.headers,
+      headers: typeof request.headers === 'function' ? request.headers(attempts) : request.headers,
       body: request.body ?? null,
       redirect: 'manual',
       signal: controller.signal,
