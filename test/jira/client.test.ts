@@ -91,14 +91,16 @@ describe('JiraClient against the stand-in', () => {
     expect(await jira.searchByLabel('eset-incident-none', ['summary'])).toEqual([]);
   });
 
-  it('reads every page of a search', async () => {
+  it('reads every page of a search, however few issues Jira puts on one', async () => {
+    await standin.close();
+    standin = await createJiraStandin({ clock: () => now, searchPageLimit: 2 });
     const jira = client();
-    for (let i = 0; i < 105; i++) await newIssue(jira);
+    for (let i = 0; i < 5; i++) await newIssue(jira);
 
     const found = await jira.searchByLabel(LABEL, ['summary']);
 
-    expect(found.map((i) => i.key)).toEqual(Array.from({ length: 105 }, (_, i) => `SEC-${i + 1}`));
-    expect(callsTo('/rest/api/3/search/jql')).toHaveLength(2);
+    expect(found.map((i) => i.key)).toEqual(['SEC-1', 'SEC-2', 'SEC-3', 'SEC-4', 'SEC-5']);
+    expect(callsTo('/rest/api/3/search/jql')).toHaveLength(3);
   });
 
   it('adds comments and reads every comment back as plain text with its author', async () => {

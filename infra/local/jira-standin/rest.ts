@@ -31,8 +31,15 @@ export function notAllowed(allow: string): Answer {
   return { status: 405, headers: { allow } };
 }
 
-/** Routes for one stand-in; `base` is its URL once it listens. */
-export function restApi(model: JiraModel, projectKey: string, base: () => string) {
+/**
+ * Routes for one stand-in; `base` is its URL once it listens. `searchPageLimit` caps a search
+ * page below the `maxResults` asked for, as Jira does when many fields are requested.
+ */
+export function restApi(
+  model: JiraModel,
+  opts: { projectKey: string; base: () => string; searchPageLimit: number },
+) {
+  const { projectKey, base } = opts;
   /** The REST API proper: every route of the bridge's client, as Atlassian documents it. */
   function api(
     method: string,
@@ -96,10 +103,8 @@ export function restApi(model: JiraModel, projectKey: string, base: () => string
       return json(400, errorBody([`The value '${query.project}' does not exist for the field 'project'.`]));
     }
     const fields = parsed.data.fields;
-    const limit = Math.min(
-      Math.max(parsed.data.maxResults ?? 50, 1),
-      fields && !(fields.length === 1 && fields[0] === 'id') ? 100 : 5000,
-    );
+    const idsOnly = fields === undefined || (fields.length === 1 && fields[0] === 'id');
+    const limit = Math.min(Math.max(parsed.data.maxResults ?? 50, 1), idsOnly ? 5000 : opts.searchPageLimit);
     const offset =
       parsed.data.nextPageToken === undefined
         ? 0

@@ -29,6 +29,8 @@ export interface JiraStandinOptions {
   projectKey?: string;
   issueTypes?: readonly string[];
   clock?: () => number;
+  /** Most issues on one search page when fields are asked for (Jira gives at most 100, sometimes fewer). */
+  searchPageLimit?: number;
   /** First retry delay of a failed webhook delivery; doubles per retry. */
   webhookRetryDelayMs?: number;
   webhookTimeoutMs?: number;
@@ -158,7 +160,11 @@ export async function createJiraStandin(options: JiraStandinOptions = {}): Promi
       for (const payload of payloadsFor(change, model, clock())) dispatcher.emit(payload);
     },
   });
-  const api = restApi(model, projectKey, () => url);
+  const api = restApi(model, {
+    projectKey,
+    base: () => url,
+    searchPageLimit: options.searchPageLimit ?? 100,
+  });
   let calls: StandinCall[] = [];
   let faults: Fault[] = [];
 
