@@ -1,5 +1,5 @@
 import { retryAfterMs } from '../eset/client';
-import type { Clock } from '../pacing/rate-limiter';
+import { type Clock, systemClock } from '../pacing/rate-limiter';
 
 /**
  * One outbound HTTP call with bounded retries, shared by the Jira client and the webhook target.
@@ -24,6 +24,16 @@ export interface OutboundDeps {
   clock: Clock;
   /** Jitter source in [0, 1); injectable so tests know every delay. */
   random: () => number;
+}
+
+/** What every outbound client takes: injectable fetch, clock and jitter, a budget per call, the retry policy. */
+export interface OutboundOptions {
+  fetch?: typeof fetch;
+  clock?: Clock;
+  random?: () => number;
+  /** Budget of one public call, retries (and pages) included, when the caller gives no deadline. */
+  callBudgetMs?: number;
+  retry?: Partial<RetryPolicy>;
 }
 
 export interface OutboundRequest {
@@ -82,6 +92,34 @@ export function isRetriable(status: number, repeatable: boolean): boolean {
 export function backoffMs(retry: number, policy: RetryPolicy, random: () => number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(0, retry - 1), 30));
   return Math.floor(random() * ceiling);
+}
+
+/** An outbound client's options resolved once against its defaults. */
+export class Outbound {
+  readonly clock: Clock;
+  private readonly policy: RetryPolicy;
+  private readonly deps: OutboundDeps;
+  private readonly callBudgetMs: number;
+
+  constructor(opts: OutboundOptions, defaults: { retry: RetryPolicy; callBudgetMs: number }) {
+    this.clock = opts.clock ?? systemClock;
+    this.policy = { ...defaults.retry, ...opts.retry };
+    this.callBudgetMs = opts.callBudgetMs ?? defaults.callBudgetMs;
+    this.deps = {
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      clock: this.clock,
+      random: opts.random ?? Math.random,
+    };
+  }
+
+  /** The deadline the caller gave, or the call budget from now. */
+  deadline(given?: number): number {
+    return given ?? this.clock.now() + this.callBudgetMs;
+  }
+
+  send(request: OutboundRequest): Promise<OutboundResult> {
+    return sendWithRetries(request, this.policy, this.deps);
+  }
 }
 
 /** Sends the request, retrying within the policy and the deadline; never throws. */
@@ -160,7 +198,8 @@ async function attempt(
   }
 }
 
-function errorCode(err: unknown): string | undefined {
+/** The `code` of a network error, looked for along its `cause` chain (undici wraps it). */
+export function errorCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;

@@ -1,6 +1,11 @@
 import * as z from 'zod/mini';
-import { isRetriable, type OutboundResult, type RetryPolicy, sendWithRetries } from '../http/outbound';
-import { type Clock, systemClock } from '../pacing/rate-limiter';
+import {
+  isRetriable,
+  Outbound,
+  type OutboundOptions,
+  type OutboundResult,
+  type RetryPolicy,
+} from '../http/outbound';
 import { type AdfDoc, adfToText } from './adf';
 import { JiraError, jiraReason, NoMatchingTransitionError } from './errors';
 
@@ -90,17 +95,11 @@ export interface CallOptions {
   deadline?: number;
 }
 
-export interface JiraClientOptions {
+export interface JiraClientOptions extends OutboundOptions {
   /** `https://your-domain.atlassian.net` */
   baseUrl: string;
   email: string;
   apiToken: string;
-  fetch?: typeof fetch;
-  clock?: Clock;
-  random?: () => number;
-  /** Budget of one public call, retries and pages included, when the caller gives no deadline. */
-  callBudgetMs?: number;
-  retry?: Partial<RetryPolicy>;
 }
 
 const DEFAULT_RETRY: RetryPolicy = {
@@ -143,21 +142,15 @@ export class JiraClient {
   private readonly baseUrl: string;
   private readonly authorization: string;
   private readonly secrets: readonly string[];
-  private readonly clock: Clock;
-  private readonly random: () => number;
-  private readonly policy: RetryPolicy;
-  private readonly callBudgetMs: number;
+  private readonly outbound: Outbound;
 
-  constructor(private readonly opts: JiraClientOptions) {
+  constructor(opts: JiraClientOptions) {
     if (!opts.email || !opts.apiToken) throw new TypeError('JiraClient needs an email and an API token');
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     const credentials = Buffer.from(`${opts.email}:${opts.apiToken}`, 'utf8').toString('base64');
     this.authorization = `Basic ${credentials}`;
     this.secrets = [opts.apiToken, credentials];
-    this.clock = opts.clock ?? systemClock;
-    this.random = opts.random ?? Math.random;
-    this.policy = { ...DEFAULT_RETRY, ...opts.retry };
-    this.callBudgetMs = opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS;
+    this.outbound = new Outbound(opts, { retry: DEFAULT_RETRY, callBudgetMs: DEFAULT_CALL_BUDGET_MS });
   }
 
   /** `GET /rest/api/3/myself`: the API user, whose accountId marks the bridge's own changes in webhooks. */
@@ -362,24 +355,20 @@ export class JiraClient {
   }
 
   private deadline(opts: CallOptions): number {
-    return opts.deadline ?? this.clock.now() + this.callBudgetMs;
+    return this.outbound.deadline(opts.deadline);
   }
 
   private async request<S extends z.ZodMiniType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
     const headers: Record<string, string> = { authorization: this.authorization, accept: 'application/json' };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
-    const result = await sendWithRetries(
-      {
-        url: `${this.baseUrl}${spec.path}`,
-        method: spec.method,
-        headers,
-        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
-        deadline: spec.deadline,
-        repeatable: spec.repeatable,
-      },
-      this.policy,
-      { ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}), clock: this.clock, random: this.random },
-    );
+    const result = await this.outbound.send({
+      url: `${this.baseUrl}${spec.path}`,
+      method: spec.method,
+      headers,
+      ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
+      deadline: spec.deadline,
+      repeatable: spec.repeatable,
+    });
     if (result.kind === 'answer' && result.status >= 200 && result.status < 300) {
       if (spec.schema === undefined) return undefined as z.infer<S>;
       let json: unknown;
@@ -459,6 +448,6 @@ function issuePath(key: string): string {
 }
 
 /** A JQL string literal: double quotes, with `"` and `\` escaped. */
-export function jqlString(value: string): string {
+function jqlString(value: string): string {
   return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }

@@ -1,5 +1,4 @@
-import { isRetriable, type RetryPolicy, sendWithRetries } from '../http/outbound';
-import { type Clock, systemClock } from '../pacing/rate-limiter';
+import { isRetriable, Outbound, type OutboundOptions, type RetryPolicy } from '../http/outbound';
 import { secretKey, sign } from '../webhook/standard-webhooks';
 
 /** What the sync reports about an ESET incident when `SYNC_TARGET=webhook`. */
@@ -38,17 +37,11 @@ export type DeliveryResult =
   | { kind: 'rejected'; status: number; reason: string; attempts: number }
   | { kind: 'failed'; reason: string; attempts: number; status?: number; retryAfterMs?: number };
 
-export interface WebhookTargetOptions {
+export interface WebhookTargetOptions extends OutboundOptions {
   /** `SYNC_WEBHOOK_URL`: https, or http on loopback for local runs. */
   url: string;
   /** `whsec_` followed by the base64 key, as Standard Webhooks issues them. */
   secret: string;
-  fetch?: typeof fetch;
-  clock?: Clock;
-  random?: () => number;
-  /** Budget of one `send` when the caller gives no deadline. */
-  callBudgetMs?: number;
-  retry?: Partial<RetryPolicy>;
 }
 
 /** Standard Webhooks senders give receivers 15-30 s; a receiver should answer well within that. */
@@ -72,8 +65,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * safe. Redirects are never followed.
  */
 export class WebhookTarget {
-  private readonly clock: Clock;
-  private readonly policy: RetryPolicy;
+  private readonly outbound: Outbound;
 
   constructor(private readonly opts: WebhookTargetOptions) {
     const url = URL.canParse(opts.url) ? new URL(opts.url) : undefined;
@@ -84,8 +76,7 @@ export class WebhookTarget {
       throw new TypeError('the webhook URL must be https (http only on loopback)');
     }
     secretKey(opts.secret);
-    this.clock = opts.clock ?? systemClock;
-    this.policy = { ...DEFAULT_RETRY, ...opts.retry };
+    this.outbound = new Outbound(opts, { retry: DEFAULT_RETRY, callBudgetMs: DEFAULT_CALL_BUDGET_MS });
   }
 
   /** The exact body of an event; the same bytes on every attempt. */
@@ -103,30 +94,22 @@ export class WebhookTarget {
     if (!SYNC_EVENT_TYPES.includes(event.type))
       throw new TypeError(`unknown event type ${String(event.type)}`);
     const body = WebhookTarget.body(event);
-    const result = await sendWithRetries(
-      {
-        url: this.opts.url,
-        method: 'POST',
-        headers: () => {
-          const timestamp = Math.floor(this.clock.now() / 1000);
-          return {
-            'content-type': 'application/json',
-            'webhook-id': event.id,
-            'webhook-timestamp': String(timestamp),
-            'webhook-signature': sign(this.opts.secret, event.id, timestamp, body),
-          };
-        },
-        body,
-        deadline: opts.deadline ?? this.clock.now() + (this.opts.callBudgetMs ?? DEFAULT_CALL_BUDGET_MS),
-        repeatable: true,
+    const result = await this.outbound.send({
+      url: this.opts.url,
+      method: 'POST',
+      headers: () => {
+        const timestamp = Math.floor(this.outbound.clock.now() / 1000);
+        return {
+          'content-type': 'application/json',
+          'webhook-id': event.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': sign(this.opts.secret, event.id, timestamp, body),
+        };
       },
-      this.policy,
-      {
-        ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
-        clock: this.clock,
-        random: this.opts.random ?? Math.random,
-      },
-    );
+      body,
+      deadline: this.outbound.deadline(opts.deadline),
+      repeatable: true,
+    });
     const { attempts } = result;
     if (result.kind === 'no-answer')
       return { kind: 'failed', reason: `${result.reason} (${attempts} attempts)`, attempts };
