@@ -3,6 +3,7 @@ import { textToAdf } from '../../functions/jira/adf';
 import { JiraClient, type JiraClientOptions } from '../../functions/jira/client';
 import { JiraError, NoMatchingTransitionError } from '../../functions/jira/errors';
 import { createJiraStandin, type JiraStandin } from '../../infra/local/jira-standin/server';
+import { type FakeClock, fakeClock } from '../helpers/clock';
 import { type Receiver, startReceiver } from '../helpers/receiver';
 
 const INCIDENT = '123e4567-e89b-12d3-a456-426614174000';
@@ -10,21 +11,11 @@ const LABEL = `eset-incident-${INCIDENT}`;
 
 let standin: JiraStandin;
 let receivers: Receiver[] = [];
-let now: number;
-let waits: number[];
-/** Time moves only when the client sleeps, so no test waits for real. */
-const clock = {
-  now: () => now,
-  sleep: async (ms: number) => {
-    waits.push(ms);
-    now += ms;
-  },
-};
+let clock: FakeClock;
 
 beforeEach(async () => {
-  now = Date.parse('2027-03-01T09:00:00Z');
-  waits = [];
-  standin = await createJiraStandin({ clock: () => now });
+  clock = fakeClock(Date.parse('2027-03-01T09:00:00Z'));
+  standin = await createJiraStandin({ clock: clock.now });
 });
 
 afterEach(async () => {
@@ -93,7 +84,7 @@ describe('JiraClient against the stand-in', () => {
 
   it('reads every page of a search, however few issues Jira puts on one', async () => {
     await standin.close();
-    standin = await createJiraStandin({ clock: () => now, searchPageLimit: 2 });
+    standin = await createJiraStandin({ clock: clock.now, searchPageLimit: 2 });
     const jira = client();
     for (let i = 0; i < 5; i++) await newIssue(jira);
 
@@ -168,22 +159,22 @@ describe('JiraClient against the stand-in', () => {
 });
 
 describe('JiraClient when Jira throttles or fails', () => {
-  it('waits the Retry-After of a 429, then succeeds', async () => {
+  it('clock.waits the Retry-After of a 429, then succeeds', async () => {
     standin.fail({ status: 429, retryAfter: '7' });
 
     const me = await client().myself();
 
     expect(me.accountId).toBe(standin.apiUser.accountId);
-    expect(waits).toEqual([7_000]);
+    expect(clock.waits).toEqual([7_000]);
     expect(callsTo('/rest/api/3/myself').map((c) => c.status)).toEqual([429, 200]);
   });
 
   it('honours a Retry-After given as an HTTP date', async () => {
-    standin.fail({ status: 503, retryAfter: new Date(now + 3_000).toUTCString() });
+    standin.fail({ status: 503, retryAfter: new Date(clock.now() + 3_000).toUTCString() });
 
     await client().myself();
 
-    expect(waits).toEqual([3_000]);
+    expect(clock.waits).toEqual([3_000]);
   });
 
   it('repeats a read after a 500 with a jittered backoff, then succeeds', async () => {
@@ -194,29 +185,29 @@ describe('JiraClient when Jira throttles or fails', () => {
     const issue = await jira.getIssue(key, ['status']);
 
     expect(issue.fields.status?.name).toBe('To Do');
-    expect(waits).toEqual([200]);
+    expect(clock.waits).toEqual([200]);
   });
 
   it('gives up on a persistent 503 with a typed error before the deadline', async () => {
     standin.fail({ status: 503, times: 50 });
-    const start = now;
+    const start = clock.now();
 
     const error = await caught(client().myself({ deadline: start + 5_000 }));
 
     expect(error).toMatchObject({ kind: 'unavailable', status: 503, operation: 'myself', retryable: true });
     expect(error.attempts).toBeGreaterThan(1);
     expect(error.attempts).toBeLessThanOrEqual(4);
-    expect(now).toBeLessThan(start + 5_000);
+    expect(clock.now()).toBeLessThan(start + 5_000);
     expect(callsTo('/rest/api/3/myself')).toHaveLength(error.attempts);
   });
 
   it('does not wait for a Retry-After that ends past the deadline, and hands it on', async () => {
     standin.fail({ status: 429, retryAfter: '120' });
 
-    const error = await caught(client().myself({ deadline: now + 10_000 }));
+    const error = await caught(client().myself({ deadline: clock.now() + 10_000 }));
 
     expect(error).toMatchObject({ kind: 'unavailable', status: 429, retryAfterMs: 120_000, attempts: 1 });
-    expect(waits).toEqual([]);
+    expect(clock.waits).toEqual([]);
   });
 
   it('does not re-send a create that met a 500 after Jira had applied it', async () => {

@@ -5,6 +5,7 @@ import {
   type WebhookTargetOptions,
 } from '../../functions/sync/webhook-target';
 import { verify } from '../../functions/webhook/standard-webhooks';
+import { type FakeClock, fakeClock } from '../helpers/clock';
 import { type Received, type Receiver, type Reply, startReceiver } from '../helpers/receiver';
 
 // Secret from the Standard Webhooks project's published test vectors.
@@ -21,19 +22,10 @@ const EVENT: SyncEvent = {
 };
 
 let receiver: Receiver | undefined;
-let now: number;
-let waits: number[];
-const clock = {
-  now: () => now,
-  sleep: async (ms: number) => {
-    waits.push(ms);
-    now += ms;
-  },
-};
+let clock: FakeClock;
 
 beforeEach(() => {
-  now = Date.parse('2027-03-01T09:00:00Z');
-  waits = [];
+  clock = fakeClock(Date.parse('2027-03-01T09:00:00Z'));
 });
 
 afterEach(async () => {
@@ -53,7 +45,7 @@ async function target(reply?: (r: Received, i: number) => Reply, over: Partial<W
 }
 
 /** Checks a received request the way a Standard Webhooks receiver does; throws when it fails. */
-function verified(r: Received, nowSeconds = Math.floor(now / 1000)): void {
+function verified(r: Received, nowSeconds = Math.floor(clock.now() / 1000)): void {
   verify(
     [SECRET],
     {
@@ -79,7 +71,7 @@ describe('WebhookTarget', () => {
     expect(() => verified(request as Received)).not.toThrow();
     expect(request?.headers['content-type']).toBe('application/json');
     expect(request?.headers['webhook-id']).toBe(EVENT.id);
-    expect(request?.headers['webhook-timestamp']).toBe(String(now / 1000));
+    expect(request?.headers['webhook-timestamp']).toBe(String(clock.now() / 1000));
     expect(JSON.parse(request?.body ?? '')).toEqual({
       type: 'incident.closed',
       timestamp: '2027-03-01T08:59:30.250Z',
@@ -102,16 +94,16 @@ describe('WebhookTarget', () => {
       Number(first?.headers['webhook-timestamp']) + 2,
     );
     expect(() => verified(second as Received)).not.toThrow();
-    expect(waits).toEqual([2_000]);
+    expect(clock.waits).toEqual([2_000]);
   });
 
-  it("waits a 429's Retry-After before the next attempt", async () => {
+  it("clock.waits a 429's Retry-After before the next attempt", async () => {
     const hook = await target((_r, i) =>
       i === 0 ? { status: 429, headers: { 'retry-after': '5' } } : { status: 200 },
     );
 
     expect(await hook.send(EVENT)).toMatchObject({ kind: 'delivered', attempts: 2 });
-    expect(waits).toEqual([5_000]);
+    expect(clock.waits).toEqual([5_000]);
   });
 
   it('stops when the receiver answers 410 Gone', async () => {
@@ -145,12 +137,12 @@ describe('WebhookTarget', () => {
 
   it('gives up on a failing receiver within the deadline, for the caller to send the event again', async () => {
     const hook = await target(() => ({ status: 502 }));
-    const start = now;
+    const start = clock.now();
 
     const result = await hook.send(EVENT, { deadline: start + 2_500 });
 
     expect(result).toMatchObject({ kind: 'failed', status: 502 });
-    expect(now).toBeLessThan(start + 2_500);
+    expect(clock.now()).toBeLessThan(start + 2_500);
     expect(receiver?.received.length).toBe(result.attempts);
   });
 

@@ -5,22 +5,9 @@ import {
   type RetryPolicy,
   sendWithRetries,
 } from '../../functions/http/outbound';
+import { fakeClock } from '../helpers/clock';
 
 const POLICY: RetryPolicy = { attemptTimeoutMs: 1_000, maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
-
-/** A clock whose sleep moves time forward at once, recording every wait. */
-function fakeClock(start = 1_800_000_000_000) {
-  let now = start;
-  const waits: number[] = [];
-  return {
-    waits,
-    now: () => now,
-    sleep: async (ms: number) => {
-      waits.push(ms);
-      now += ms;
-    },
-  };
-}
 
 function answers(...statuses: Array<number | [number, Record<string, string>]>): typeof fetch {
   let i = 0;
@@ -53,7 +40,7 @@ describe('backoffMs', () => {
 
 describe('sendWithRetries', () => {
   it('waits the Retry-After seconds of a 429, then returns the success', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_800_000_000_000);
     const result = await sendWithRetries(request(clock), POLICY, {
       fetch: answers([429, { 'retry-after': '3' }], 200),
       clock,
@@ -74,7 +61,7 @@ describe('sendWithRetries', () => {
   });
 
   it('stops at the attempt limit and says so', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_800_000_000_000);
     const result = await sendWithRetries(request(clock), POLICY, {
       fetch: answers(500),
       clock,
@@ -85,7 +72,7 @@ describe('sendWithRetries', () => {
   });
 
   it('stops before a wait that would end past the deadline', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_800_000_000_000);
     const result = await sendWithRetries(request(clock, { deadline: clock.now() + 5_000 }), POLICY, {
       fetch: answers([429, { 'retry-after': '60' }]),
       clock,
@@ -102,7 +89,7 @@ describe('sendWithRetries', () => {
   });
 
   it('does not repeat a write that met a 5xx, but repeats one that met a 429', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_800_000_000_000);
     const deps = { clock, random: () => 0 };
     const failed = await sendWithRetries(request(clock, { repeatable: false }), POLICY, {
       ...deps,
@@ -118,7 +105,7 @@ describe('sendWithRetries', () => {
   });
 
   it('hands a redirect back without following it', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_800_000_000_000);
     const result = await sendWithRetries(request(clock), POLICY, {
       fetch: answers([302, { location: 'http://127.0.0.1:9/elsewhere' }]),
       clock,
@@ -128,7 +115,7 @@ describe('sendWithRetries', () => {
   });
 
   it('retries a refused connection even for a write: nothing reached the server', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_800_000_000_000);
     let calls = 0;
     const refusing = (async () => {
       calls += 1;
@@ -144,7 +131,7 @@ describe('sendWithRetries', () => {
   });
 
   it('reports a broken connection on a write as possibly arrived, without repeating it', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_800_000_000_000);
     const broken = (async () => {
       throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
     }) as typeof fetch;
