@@ -270,6 +270,26 @@ export async function createJiraStandin(options: JiraStandinOptions = {}): Promi
     }
   }
 
+  /** Authenticates, then answers as the REST API does; the call log learns who called. */
+  function serve(
+    method: string,
+    pathname: string,
+    query: URLSearchParams,
+    body: unknown,
+    req: IncomingMessage,
+    call: StandinCall,
+  ): Answer {
+    const user = authenticated(req);
+    if (!user) return json(401, errorBody(['Client must be authenticated to access this resource.']));
+    call.accountId = user.accountId;
+    try {
+      return api(method, pathname, query, body, user);
+    } catch (error) {
+      if (!(error instanceof ModelError)) throw error;
+      return json(error.status, error.body);
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://standin.invalid');
@@ -304,20 +324,9 @@ export async function createJiraStandin(options: JiraStandinOptions = {}): Promi
       status: 0,
     };
     const fault = pathname.startsWith('/rest/') ? faults.shift() : undefined;
-    let answer: Answer;
-    const user = authenticated(req);
-    if (fault && !fault.applied) answer = faultAnswer(fault);
-    else if (!user) answer = json(401, errorBody(['Client must be authenticated to access this resource.']));
-    else {
-      call.accountId = user.accountId;
-      try {
-        answer = api(method, pathname, searchParams, body, user);
-      } catch (error) {
-        if (!(error instanceof ModelError)) throw error;
-        answer = json(error.status, error.body);
-      }
-      if (fault) answer = faultAnswer(fault);
-    }
+    // A fault takes the answer's place; an `applied` one only after the request was carried out.
+    if (fault?.applied) serve(method, pathname, searchParams, body, req, call);
+    const answer = fault ? faultAnswer(fault) : serve(method, pathname, searchParams, body, req, call);
     call.status = answer.status;
     calls.push(call);
     send(res, answer);
