@@ -169,8 +169,8 @@ export class JiraClient {
   }
 
   /**
-   * Issues carrying `label`, via `POST /rest/api/3/search/jql`, every page read (at most
-   * {@link MAX_PAGES}). Search is eventually consistent: pass the ids of issues created moments
+   * Issues carrying `label`, via `POST /rest/api/3/search/jql`, every page read (at most ten:
+   * a label names one incident). Search is eventually consistent: pass the ids of issues created moments
    * ago in `reconcileIssues` to see them
    * (https://developer.atlassian.com/cloud/jira/platform/search-and-reconcile/).
    */
@@ -185,7 +185,7 @@ export class JiraClient {
     let nextPageToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const answer = await this.request({
-        operation: 'search',
+        operation: 'searchByLabel',
         method: 'POST',
         path: '/rest/api/3/search/jql',
         deadline,
@@ -206,8 +206,8 @@ export class JiraClient {
     }
     throw new JiraError({
       kind: 'too-many',
-      operation: 'search',
-      reason: `more than ${MAX_PAGES * SEARCH_PAGE_SIZE} issues carry label ${label}`,
+      operation: 'searchByLabel',
+      reason: `more than ${MAX_PAGES} pages of issues carry label ${label}`,
     });
   }
 
@@ -288,7 +288,7 @@ export class JiraClient {
     throw new JiraError({
       kind: 'too-many',
       operation: 'listComments',
-      reason: `${key} has more than ${MAX_PAGES * COMMENT_PAGE_SIZE} comments`,
+      reason: `${key} has more than ${MAX_PAGES} pages of comments`,
     });
   }
 
@@ -349,7 +349,9 @@ export class JiraClient {
     try {
       await this.transition(key, transition.id, { deadline });
     } catch (err) {
-      if (!(err instanceof JiraError && err.kind === 'unknown-outcome') || !(await reached())) throw err;
+      if (!(err instanceof JiraError && err.kind === 'unknown-outcome')) throw err;
+      // A read that fails too leaves the outcome unknown, which is what the caller must hear.
+      if (!(await reached().catch(() => false))) throw err;
     }
     return { changed: true, transition };
   }
