@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Clock } from '../clock/clock';
+import { errorCode } from '../http/error-code';
 import type { Pacer } from '../pacing/pacer';
 import type { ClosureReason } from '../webhook/close-request';
 import { clip, type EsetAnswer, MAX_REQUEST_ID, MAX_RESPONSE_ID, parseBody, retryAfterMs } from './answer';
@@ -216,14 +217,4 @@ export class EsetClient {
       latencyMs: elapsed(),
     };
   }
-}
-
-function errorCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }

@@ -1,5 +1,6 @@
-import { retryAfterMs } from '../eset/client';
-import { type Clock, systemClock } from '../pacing/rate-limiter';
+import { type Clock, systemClock } from '../clock/clock';
+import { retryAfterMs } from '../eset/answer';
+import { errorCode } from './error-code';
 
 /**
  * One outbound HTTP call with bounded retries, shared by the Jira client and the webhook target.
@@ -198,13 +199,3 @@ async function attempt(
   }
 }
 
-/** The `code` of a network error, looked for along its `cause` chain (undici wraps it). */
-export function errorCode(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}

@@ -1,4 +1,4 @@
-import type { Clock } from '../../functions/pacing/rate-limiter';
+import type { Clock } from '../../functions/clock/clock';
 
 /** A clock that moves only when slept on, at once, recording each wait: nothing waits for real. */
 export interface FakeClock extends Clock {

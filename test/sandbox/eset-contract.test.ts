@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod';
-import { EsetClient } from '../../functions/eset/client';
+import { EsetRequests } from '../../functions/eset/client';
 import {
   CloseIncidentResponse,
   CreateIncidentCommentResponse,
@@ -223,13 +223,22 @@ describe('the contract schemas', () => {
     ).toBe(false);
   });
 
-  it("accept the bridge's close body", () => {
-    const sent = EsetClient.closeBody({
-      incidentUuid: INCIDENT,
-      closureReason: 'INCIDENT_RESOLVE_REASON_FALSE_POSITIVE',
-      comment: 'Benign admin tool.',
-    });
-
-    expect(IncidentsCloseIncidentBody.safeParse(JSON.parse(sent)).success).toBe(true);
+  it('accept every request body the bridge sends: close, reopen (with and without a comment), comment', () => {
+    const body = (r: { body?: string }) => JSON.parse(r.body ?? '{}') as unknown;
+    const close = EsetRequests.close(
+      INCIDENT,
+      'INCIDENT_RESOLVE_REASON_FALSE_POSITIVE',
+      'Benign admin tool.',
+    );
+    expect(IncidentsCloseIncidentBody.safeParse(body(close)).success).toBe(true);
+    for (const reopen of [EsetRequests.reopen(INCIDENT, 'New evidence.'), EsetRequests.reopen(INCIDENT)]) {
+      expect(IncidentsReopenIncidentBody.safeParse(body(reopen)).success).toBe(true);
+    }
+    const comment = EsetRequests.comment(INCIDENT, 'Jira SEC-1 comment: seen on two more hosts.');
+    expect(IncidentCommentsCreateIncidentCommentBody.safeParse(body(comment)).success).toBe(true);
+    expect([close.path, comment.path]).toEqual([
+      `/v2/incidents/${INCIDENT}:close`,
+      `/v2/incidents/${INCIDENT}/comments`,
+    ]);
   });
 });
