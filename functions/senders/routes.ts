@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { AUTH_SCHEMES, type AuthSpec } from '../auth/schemes';
 import {
   ADAPTERS,
   type Adapter,
@@ -8,7 +9,6 @@ import {
   canonicalAdapter,
   type SystemName,
 } from './adapters';
-import { AUTH_SCHEMES, type AuthSpec } from './auth';
 
 /**
  * Routes: which adapter and which authentication serve a request path. Configured with the JSON

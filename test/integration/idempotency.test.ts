@@ -4,8 +4,8 @@ import { loadConfig } from '../../functions/config/config';
 import { json } from '../../functions/http/answers';
 import { dynamoIdempotencyGuard } from '../../functions/idempotency/dynamodb-guard';
 import { startLocalIdempotencyStore } from '../../functions/idempotency/local-store';
+import { functionUrlEvent, signedHeaders } from '../../infra/local/events';
 import { queueDepth } from '../../infra/local/queues';
-import { functionUrlEvent, signedHeaders } from '../helpers/events';
 import { closeCalls, type Harness, startHarness } from '../helpers/harness';
 import { fixtureText, SENDERS_ENV, senderEvent } from '../senders/sender-events';
 

@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config/config';
 import { ConfigError } from '../../functions/errors/errors';
-import { functionUrlEvent, signedCloseEvent, signedHeaders, TEST_WEBHOOK_SECRET } from '../helpers/events';
+import {
+  functionUrlEvent,
+  signedCloseEvent,
+  signedHeaders,
+  TEST_WEBHOOK_SECRET,
+} from '../../infra/local/events';
 import { type Harness, startHarness } from '../helpers/harness';
 import { fixtureText, ROUTE_SECRETS, SENDERS_CONFIG, SENDERS_ENV, senderEvent } from './sender-events';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { hubSignature, zendeskSignature } from '../../functions/senders/auth';
-import { functionUrlEvent, signedHeaders, TEST_WEBHOOK_SECRET } from '../helpers/events';
+import { hubSignature, zendeskSignature } from '../../functions/auth/schemes';
+import { functionUrlEvent, signedHeaders, TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 
 /** A fixture payload from test/fixtures/senders, as the exact text a sender would post. */
 export const fixtureText = (name: string): string =>

@@ -4,7 +4,7 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { parseRetryMessage } from '../../functions/retry-queue/message';
-import { sqsEvent } from '../helpers/events';
+import { sqsEvent } from '../../infra/local/events';
 import { judgeWebhook, type Verdict } from './oracle';
 import type { RetryBatchCase } from './retry-cases';
 import { type FuzzRig, type QueueCall, SQS_MAX_MESSAGE_BYTES, sqsIllegalCharacter } from './rig';

@@ -16,7 +16,7 @@ import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
 import type { Clock } from '../../functions/pacing/rate-limiter';
 import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
-import { TEST_WEBHOOK_SECRET } from '../helpers/events';
+import { TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 
 export const FUZZ_ESET_USER = 'fuzz-api-user@example.com';
 export const FUZZ_ESET_PASSWORD = 'Fuzz-Pa55-n0t-f0r-answers';
