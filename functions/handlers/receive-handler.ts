@@ -47,7 +47,22 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
           ...(adapted.ticketId ? { ticketId: adapted.ticketId } : {}),
         });
       }
-      const request = adapted.request;
+      // Until reopen and comment reach ESET, only a close goes on (as a CloseRequest).
+      const { event: ticketEvent } = adapted;
+      if (ticketEvent.action !== 'close') {
+        const reason = `${ticketEvent.action} events are not passed to ESET yet`;
+        return json(200, {
+          status: 'ignored',
+          reason,
+          ...(ticketEvent.ticketId ? { ticketId: ticketEvent.ticketId } : {}),
+        });
+      }
+      const request: CloseRequest = {
+        incidentUuid: ticketEvent.incidentUuid,
+        closureReason: ticketEvent.closureReason ?? 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
+        comment: ticketEvent.comment ?? '',
+        ...(ticketEvent.ticketId ? { ticketId: ticketEvent.ticketId } : {}),
+      };
       logger.appendKeys({
         incidentUuid: request.incidentUuid,
         ...(request.ticketId ? { ticketId: request.ticketId } : {}),

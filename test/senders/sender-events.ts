@@ -14,6 +14,7 @@ export const ROUTE_SECRETS = {
   '/zendesk': 'zendesk-signing-secret-3f9a',
   '/servicenow': 'servicenow-outbound-token',
   '/freshservice': 'freshservice:basic-auth-password',
+  '/freshdesk': 'freshdesk:basic-auth-password',
   '/thehive': ['thehive-token-new', 'thehive-token-old'],
 } as const;
 
@@ -23,6 +24,7 @@ export const SENDERS_CONFIG = {
     '/servicenow': {},
     '/zendesk': {},
     '/freshservice': {},
+    '/freshdesk': {},
     '/thehive': {},
   },
 };
@@ -67,6 +69,7 @@ export function senderEvent(
       break;
     }
     case '/freshservice':
+    case '/freshdesk':
       auth = { authorization: `Basic ${Buffer.from(secret).toString('base64')}` };
       break;
     default:
