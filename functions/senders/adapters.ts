@@ -331,7 +331,7 @@ function recognise(
   when: [TicketAction, CompiledCondition[] | undefined, Condition[] | undefined][],
 ): Reading {
   for (const [action, compiled] of when) {
-    if (compiled && compiled.every((c) => holds(body, c))) return { kind: 'event', action };
+    if (compiled?.every((c) => holds(body, c))) return { kind: 'event', action };
   }
   const reading = reader.read(view);
   if (reading.kind === 'event') {

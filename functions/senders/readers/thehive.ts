@@ -1,5 +1,5 @@
 import { normalizeKey } from '../normalize';
-import { at, firstText, type Json, optional, plainText, type Reader, type Reading, textOf } from './reading';
+import { at, firstText, optional, plainText, type Reader, textOf } from './reading';
 
 /**
  * TheHive as a sender. TheHive 4 webhooks (`operation`, lower-case `objectType` such as `case` and
@@ -61,5 +61,3 @@ export const thehiveReader: Reader = {
     };
   },
 };
-
-export type { Json };
