@@ -66,7 +66,7 @@ const EnvSchema = z.object({
         z.regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'IDEMPOTENCY_TABLE must be a DynamoDB table name' }),
       ),
   ),
-  // Long enough for the senders' retry schedules (Jira ~30 min, Freshdesk +60 min); see README.md, "Ticketing systems".
+  // Long enough for the senders' retry schedules (Jira ~30 min, Freshdesk +60 min); see docs/senders/README.md, "Duplicates (idempotency)".
   IDEMPOTENCY_TTL_SECONDS: intFrom('IDEMPOTENCY_TTL_SECONDS', 7200, 60, 604_800),
   AWS_ENDPOINT_URL_DYNAMODB: optionalUrl('AWS_ENDPOINT_URL_DYNAMODB'),
 });
