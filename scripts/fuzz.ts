@@ -5,15 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import {
-  checkRetryBatch,
-  checkWebhookCase,
-  FuzzStats,
-  trackUnhandledRejections,
-} from '../test/fuzz/properties';
-import { retryBatchArb } from '../test/fuzz/retry-cases';
-import { startFuzzRig } from '../test/fuzz/rig';
-import { webhookCaseArb } from '../test/fuzz/webhook-cases';
+import { checkRetryBatch, checkWebhookCase, FuzzStats, trackUnhandledRejections } from './fuzz/properties';
+import { retryBatchArb } from './fuzz/retry-cases';
+import { startFuzzRig } from './fuzz/rig';
+import { webhookCaseArb } from './fuzz/webhook-cases';
 
 // The handlers under test log and emit EMF to stdout; the summary is what this tool prints.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';

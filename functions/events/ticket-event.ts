@@ -16,6 +16,12 @@ import {
  * `occurredAt` is when the event happened in the ticketing system: the latest event wins.
  */
 export const TICKET_ACTIONS = ['close', 'reopen', 'comment'] as const;
+
+/**
+ * The bridge writes this into every comment it posts into a ticket. A ticket comment that carries
+ * it is the bridge's own, echoed back by the ticketing system: it never becomes a `comment` event.
+ */
+export const BRIDGE_COMMENT_MARKER = '[eset-close-bridge]';
 export type TicketAction = (typeof TICKET_ACTIONS)[number];
 
 export interface TicketEvent {
@@ -33,6 +39,11 @@ export interface TicketEvent {
    * adapters: two events with the same text are still two events when their ids differ.
    */
   eventId?: string;
+  /**
+   * Who made the change in the ticketing system (a Jira accountId, a Zendesk user id, a ServiceNow
+   * user name...): routes can ignore their own integration account's changes (`ignoreActors`).
+   */
+  actor?: string;
 }
 
 const reason = z.pipe(
@@ -76,6 +87,11 @@ export const TicketEventBody = z.object({
   occurredAt: z.optional(
     z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time, e.g. 2026-12-01T12:00:00Z' }),
   ),
+  actor: z.optional(
+    z
+      .string({ error: 'must be a string' })
+      .check(z.maxLength(256, { error: 'must be at most 256 characters' })),
+  ),
 });
 
 /**
@@ -99,10 +115,15 @@ export function parseTicketEvent(
       }),
     };
   }
-  const { action, incidentUuid, closureReason, comment, ticketId, occurredAt } = result.data;
+  const { action, incidentUuid, closureReason, comment, ticketId, occurredAt, actor } = result.data;
   const problems: FieldProblem[] = [];
   if ((action === 'close' || action === 'comment') && comment === undefined) {
-    problems.push({ path: 'comment', message: `is required for action ${action}` });
+    // A body without `action` is the close request it always was, and is answered as before.
+    const declared = value !== null && typeof value === 'object' && Object.hasOwn(value, 'action');
+    problems.push({
+      path: 'comment',
+      message: declared ? `is required for action ${action}` : 'is required',
+    });
   }
   if (closureReason !== undefined && action !== 'close') {
     problems.push({ path: 'closureReason', message: 'is only allowed with action close' });
@@ -122,6 +143,7 @@ export function parseTicketEvent(
       ...(comment !== undefined ? { comment } : {}),
       ...(ticketId ? { ticketId } : {}),
       ...(occurredAt ? { occurredAt: new Date(occurredAt).toISOString() } : {}),
+      ...(actor?.trim() ? { actor: actor.trim() } : {}),
     },
   };
 }

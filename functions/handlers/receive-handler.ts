@@ -2,14 +2,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { Config } from '../config/config';
 import { BadRequestError, BridgeError, describeError, EnqueueError, SignatureError } from '../errors/errors';
-import type { TicketEvent } from '../events/ticket-event';
 import { errorAnswer, type HttpAnswer, json } from '../http/answers';
 import { StoreUnavailableError } from '../incidents/store';
 import type { IncidentWorker } from '../incidents/worker';
 import { MetricName } from '../observability/metric-names';
 import type { Observability } from '../observability/observability';
 import type { Recorder } from '../observability/outcomes';
-import type { Adapted } from '../senders/adapters';
 import { admit, deliveryId, type IntakeDeps } from '../senders/intake';
 
 export interface ReceiveDeps extends Observability, IntakeDeps {
@@ -35,7 +33,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
     try {
       const admitted = await admit(event, deps);
       route = admitted.route.path;
-      const ticket = ticketEvent(admitted.adapted);
+      const ticket = admitted.adapted;
       if (ticket.kind === 'ignore') {
         record({
           lambda: 'receive',
@@ -76,23 +74,5 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.resetKeys();
     }
-  };
-}
-
-/** The adapter's result as a ticket event (or the reason it is ignored). */
-function ticketEvent(
-  adapted: Adapted,
-): { kind: 'event'; event: TicketEvent } | { kind: 'ignore'; reason: string; ticketId?: string } {
-  if (adapted.kind === 'ignore') return adapted;
-  const { incidentUuid, closureReason, comment, ticketId } = adapted.request;
-  return {
-    kind: 'event',
-    event: {
-      action: 'close',
-      incidentUuid: incidentUuid.toLowerCase(),
-      closureReason,
-      comment,
-      ...(ticketId ? { ticketId } : {}),
-    },
   };
 }

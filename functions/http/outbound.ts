@@ -198,4 +198,3 @@ async function attempt(
     clearTimeout(timer);
   }
 }
-

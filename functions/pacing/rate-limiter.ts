@@ -50,6 +50,9 @@ export class RateLimiter implements Pacer {
     if (at > deadline) return false;
     this.next = at + this.intervalMs;
     if (at > now) await this.clock.sleep(at - now);
+    // A busy process wakes late: the next slot counts from when this call really starts, so the
+    // calls behind it cannot bunch up with it.
+    this.next = Math.max(this.next, this.clock.now() + this.intervalMs);
     return true;
   }
 

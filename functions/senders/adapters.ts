@@ -1,31 +1,43 @@
 import { BadRequestError } from '../errors/errors';
 import {
-  type CloseRequest,
+  BRIDGE_COMMENT_MARKER,
+  parseTicketEvent,
+  type TicketAction,
+  type TicketEvent,
+} from '../events/ticket-event';
+import {
   type ClosureReason,
   type FieldProblem,
   INCIDENT_UUID,
   MAX_COMMENT_LENGTH,
-  parseCloseRequest,
   toClosureReason,
 } from '../webhook/close-request';
 import { type FieldPath, parseFieldPath, scalarText, tagsAt, textAt, valueAt } from './field-path';
+import { normalizeKey } from './normalize';
+import { freshworksReader } from './readers/freshworks';
+import { genericReader } from './readers/generic';
+import { jiraReader } from './readers/jira';
+import type { Reader, Reading } from './readers/reading';
+import { servicenowReader } from './readers/servicenow';
+import { thehiveReader } from './readers/thehive';
+import { zendeskReader } from './readers/zendesk';
+import {
+  type AdapterName,
+  GENERIC_TICKET_LABEL,
+  type Locator,
+  SYSTEM_DEFAULTS,
+  type SystemName,
+} from './systems';
+
+export { normalizeKey };
 
 /**
- * Adapters turn what a ticketing system sends into the canonical close request (README.md,
- * "Webhook request"). One generic engine, driven by settings: where the ESET incident id lives,
- * where the resolution and the final comment are, and when a payload is a "resolved" event at
- * all. Each system has documented defaults (below); SENDERS_CONFIG overrides them per route.
+ * Adapters turn what a ticketing system sends into a ticket event (functions/events/ticket-event.ts):
+ * close, reopen or comment, for one ESET incident. A system's reader (./readers/) says what
+ * happened; this engine applies the route's settings (SENDERS_CONFIG, docs/senders/): where the
+ * incident id, the resolution and the texts are, which comments are copied, whose changes are
+ * ignored, and how the ESET comment names the sender.
  */
-export const SYSTEMS = ['jira', 'servicenow', 'zendesk', 'freshservice', 'thehive'] as const;
-export type SystemName = (typeof SYSTEMS)[number];
-export const ADAPTERS = ['canonical', ...SYSTEMS] as const;
-export type AdapterName = (typeof ADAPTERS)[number];
-
-/** Where a value may be found: a field, a tag with a prefix, or a regular expression over fields. */
-export type Locator =
-  | { field: string }
-  | { tagPrefix: string; in: string[] }
-  | { pattern: string; in: string[] };
 
 /** Holds when the first present field among `anyOf` equals one of `equals` (any value, if omitted). */
 export interface Condition {
@@ -33,166 +45,38 @@ export interface Condition {
   equals?: string[];
 }
 
-/** What the operator may set per route; every key is optional and falls back to the system's default. */
-export interface AdapterSettings {
+/** Which ticket comments become `comment` events. */
+export const COMMENT_POLICIES = ['public', 'all', 'none'] as const;
+export type CommentPolicy = (typeof COMMENT_POLICIES)[number];
+
+/** What a route may set; every key is optional and falls back to the system's default. */
+export interface RouteSettings {
   incident: Locator[];
   reasonFrom: Locator[];
   /** Sender's resolution -> ESET reason; keys compare case- and punctuation-insensitively; `*` is the fallback. */
   reasons: Record<string, string>;
+  /** Where a close's note is (every action's text on a generic route). */
   comment: string[];
   ticketId: string[];
-  resolvedWhen: Condition[];
-  /** A resolved ticket without an ESET incident id: `ignore` (200 "ignored") or `reject` (400). */
+  occurredAt: string[];
+  actor: string[];
+  eventId: string[];
+  /** Each replaces the system's own recognition of that action (all conditions must hold). */
+  resolvedWhen?: Condition[];
+  reopenedWhen?: Condition[];
+  commentedWhen?: Condition[];
+  /** A ticket event without an ESET incident id: `ignore` (200 "ignored") or `reject` (400). */
   onMissingIncident: 'ignore' | 'reject';
+  comments: CommentPolicy;
+  /** Users whose changes are ignored (the bridge's own integration account), compared case-insensitively. */
+  ignoreActors: string[];
+  /** How the ESET comment names the sender. */
+  label: string;
 }
-
-const UUID_TEXT = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-/** `ESET incident: <uuid>`, `ESET incident id <uuid>`, ... in a description or summary. */
-export const DEFAULT_INCIDENT_PATTERN = `ESET incident\\b[^\\n]{0,20}?(${UUID_TEXT})`;
-
-const TRUE_POSITIVE = 'TRUE_POSITIVE';
-const FALSE_POSITIVE = 'FALSE_POSITIVE';
-const SUSPICIOUS = 'SUSPICIOUS';
-const UNSPECIFIED = 'UNSPECIFIED';
-
-/**
- * The documented defaults. A resolution equal to an ESET reason (`False Positive`, `TRUE_POSITIVE`,
- * `suspicious`...) maps to it without a table entry; anything unknown closes as UNSPECIFIED.
- */
-export const SYSTEM_DEFAULTS: Record<
-  SystemName,
-  AdapterSettings & { displayName: string; ticketLabel: string }
-> = {
-  jira: {
-    displayName: 'Jira',
-    ticketLabel: '',
-    incident: [
-      { tagPrefix: 'eset-incident-', in: ['issue.fields.labels'] },
-      { pattern: DEFAULT_INCIDENT_PATTERN, in: ['issue.fields.description', 'issue.fields.summary'] },
-    ],
-    reasonFrom: [{ field: 'issue.fields.resolution.name' }],
-    reasons: {
-      Fixed: TRUE_POSITIVE,
-      'Cannot Reproduce': FALSE_POSITIVE,
-      'Not a Bug': FALSE_POSITIVE,
-      Duplicate: UNSPECIFIED,
-      '*': UNSPECIFIED,
-    },
-    comment: ['issue.fields.comment.comments[-1].body', 'comment.body'],
-    ticketId: ['issue.key'],
-    resolvedWhen: [{ anyOf: ['issue.fields.resolution.name'] }],
-    onMissingIncident: 'ignore',
-  },
-  servicenow: {
-    displayName: 'ServiceNow',
-    ticketLabel: '',
-    incident: [
-      { field: 'u_eset_incident' },
-      { pattern: DEFAULT_INCIDENT_PATTERN, in: ['description', 'short_description'] },
-    ],
-    reasonFrom: [{ field: 'close_code' }],
-    reasons: {
-      // Security Incident Response close codes
-      'False positive': FALSE_POSITIVE,
-      'Invalid vulnerability': FALSE_POSITIVE,
-      'Threat mitigated': TRUE_POSITIVE,
-      'Patched vulnerability': TRUE_POSITIVE,
-      'Not resolved': SUSPICIOUS,
-      'Investigation completed': UNSPECIFIED,
-      '*': UNSPECIFIED,
-    },
-    comment: ['close_notes', 'comments'],
-    ticketId: ['number'],
-    resolvedWhen: [{ anyOf: ['state'], equals: ['6', '7', 'Resolved', 'Closed'] }],
-    onMissingIncident: 'ignore',
-  },
-  zendesk: {
-    displayName: 'Zendesk',
-    ticketLabel: 'ticket #',
-    incident: [
-      { field: 'ticket.eset_incident' },
-      { tagPrefix: 'eset_incident_', in: ['ticket.tags', 'detail.tags'] },
-      { pattern: DEFAULT_INCIDENT_PATTERN, in: ['detail.description', 'detail.subject'] },
-    ],
-    reasonFrom: [
-      { field: 'ticket.eset_resolution' },
-      { tagPrefix: 'eset_reason_', in: ['ticket.tags', 'detail.tags'] },
-    ],
-    reasons: { '*': UNSPECIFIED },
-    comment: ['ticket.resolution_comment'],
-    ticketId: ['ticket.id', 'detail.id'],
-    resolvedWhen: [
-      { anyOf: ['ticket.status', 'event.current', 'detail.status'], equals: ['solved', 'closed'] },
-    ],
-    onMissingIncident: 'ignore',
-  },
-  freshservice: {
-    displayName: 'Freshservice',
-    ticketLabel: '',
-    incident: [
-      { field: 'freshdesk_webhook.ticket_cf_eset_incident' },
-      { field: 'ticket.eset_incident' },
-      { tagPrefix: 'eset-incident-', in: ['freshdesk_webhook.ticket_tags', 'ticket.tags'] },
-      {
-        pattern: DEFAULT_INCIDENT_PATTERN,
-        in: ['freshdesk_webhook.ticket_description', 'ticket.description'],
-      },
-    ],
-    reasonFrom: [
-      { field: 'freshdesk_webhook.ticket_cf_eset_closure_reason' },
-      { field: 'ticket.eset_closure_reason' },
-    ],
-    reasons: { '*': UNSPECIFIED },
-    comment: ['freshdesk_webhook.ticket_resolution_notes', 'ticket.resolution_notes'],
-    ticketId: ['freshdesk_webhook.ticket_id', 'ticket.id'],
-    resolvedWhen: [
-      {
-        anyOf: ['freshdesk_webhook.ticket_status', 'ticket.status'],
-        equals: ['Resolved', 'Closed', '4', '5'],
-      },
-    ],
-    onMissingIncident: 'ignore',
-  },
-  thehive: {
-    displayName: 'TheHive',
-    ticketLabel: 'case #',
-    incident: [
-      { field: 'object.customFields.eset-incident.string' },
-      { field: 'object.customFields[name=eset-incident].value' },
-      { tagPrefix: 'eset-incident:', in: ['object.tags'] },
-      { pattern: DEFAULT_INCIDENT_PATTERN, in: ['object.description'] },
-    ],
-    // TheHive 4 carries the resolution in resolutionStatus, TheHive 5 in status.
-    reasonFrom: [
-      { field: 'details.resolutionStatus' },
-      { field: 'object.resolutionStatus' },
-      { field: 'details.status' },
-      { field: 'object.status' },
-    ],
-    reasons: {
-      TruePositive: TRUE_POSITIVE,
-      FalsePositive: FALSE_POSITIVE,
-      Indeterminate: SUSPICIOUS,
-      Other: UNSPECIFIED,
-      Duplicated: UNSPECIFIED,
-      '*': UNSPECIFIED,
-    },
-    comment: ['details.summary', 'object.summary'],
-    ticketId: ['object.number', 'object.caseId', 'objectId'],
-    resolvedWhen: [
-      { anyOf: ['objectType'], equals: ['case'] },
-      { anyOf: ['operation', 'action'], equals: ['update'] },
-      // TheHive 5 closes with stage Closed; TheHive 4 with status Resolved. Only `details` (what
-      // changed) is consulted, so later edits of a closed case do not close it again.
-      { anyOf: ['details.stage', 'details.status'], equals: ['Closed', 'Resolved'] },
-    ],
-    onMissingIncident: 'ignore',
-  },
-};
 
 /** The result of adapting one payload. */
 export type Adapted =
-  | { kind: 'close'; request: CloseRequest }
+  | { kind: 'event'; event: TicketEvent }
   | { kind: 'ignore'; reason: string; ticketId?: string };
 
 export interface Adapter {
@@ -201,47 +85,71 @@ export interface Adapter {
   adapt(value: unknown): Adapted;
 }
 
+export const IGNORED_ACTOR = "made by an ignored actor (the bridge's own account?)";
+export const ECHOED_COMMENT = `the bridge's own comment (it carries ${BRIDGE_COMMENT_MARKER}): not copied back`;
+
 type CompiledLocator =
   | { kind: 'field'; text: string; path: FieldPath }
   | { kind: 'tag'; text: string; prefix: string; in: FieldPath[] }
   | { kind: 'pattern'; text: string; regex: RegExp; in: FieldPath[] };
+
+/** A locator and the reading it applies to: the body as sent (route settings) or the system's view. */
+type Scoped = CompiledLocator & { scope: 'body' | 'view' };
 
 interface CompiledCondition {
   anyOf: FieldPath[];
   equals?: Set<string>;
 }
 
-/** Lower-case, letters and digits only: `False positive`, `FALSE_POSITIVE`, `FalsePositive` compare equal. */
-export const normalizeKey = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+/** Choices of the canonical route: it names the incident itself, so only these apply. */
+export type CanonicalSettings = Pick<RouteSettings, 'comments' | 'ignoreActors'>;
 
-/** The canonical route: the body is the close request itself. */
-export const canonicalAdapter: Adapter = {
-  name: 'canonical',
-  adapt(value) {
-    const parsed = parseCloseRequest(value);
-    if (!parsed.ok) {
-      throw new BadRequestError('Invalid close request', { statusCode: 400, details: parsed.problems });
-    }
-    return { kind: 'close', request: parsed.request };
-  },
+/** The canonical route: the body is the ticket event itself. */
+export function canonicalAdapter(settings: Partial<CanonicalSettings> = {}): Adapter {
+  const policy = policyOf(settings);
+  return {
+    name: 'canonical',
+    adapt(value) {
+      const parsed = parseTicketEvent(value);
+      if (!parsed.ok) {
+        throw new BadRequestError('Invalid ticket event', { statusCode: 400, details: parsed.problems });
+      }
+      const event = parsed.event;
+      const withTicket = event.ticketId ? { ticketId: event.ticketId } : {};
+      const refused = policy.refuse(event.action, event.actor, event.comment, false);
+      return refused ? { kind: 'ignore', reason: refused, ...withTicket } : { kind: 'event', event };
+    },
+  };
+}
+
+const READERS: Record<SystemName | 'generic', Reader> = {
+  jira: jiraReader,
+  servicenow: servicenowReader,
+  zendesk: zendeskReader,
+  freshservice: freshworksReader,
+  freshdesk: freshworksReader,
+  thehive: thehiveReader,
+  generic: genericReader,
 };
 
+const GENERIC_DEFAULTS = {
+  displayName: 'Webhook',
+  ticketLabel: GENERIC_TICKET_LABEL,
+  incident: [],
+  reasonFrom: [],
+  reasons: { '*': 'UNSPECIFIED' },
+  closeNote: [],
+  ticketId: [],
+} as const;
+
 /**
- * Builds a system's adapter from its defaults and the route's overrides. Throws an Error listing
- * every problem (bad field path, regular expression or reason) so the config loader can report it.
+ * Builds a system's (or the generic) adapter from its defaults and the route's settings. Throws an
+ * Error listing every problem (bad field path, regular expression or reason), each prefixed with
+ * the setting it is in, so the config loader can report it with the route's path.
  */
-export function buildAdapter(system: SystemName, overrides: Partial<AdapterSettings> = {}): Adapter {
-  const defaults = SYSTEM_DEFAULTS[system];
-  // The route's locators and paths are tried before the system's; its reasons extend the table.
-  const s: AdapterSettings = {
-    ...defaults,
-    ...overrides,
-    incident: [...(overrides.incident ?? []), ...defaults.incident],
-    reasonFrom: [...(overrides.reasonFrom ?? []), ...defaults.reasonFrom],
-    comment: [...(overrides.comment ?? []), ...defaults.comment],
-    ticketId: [...(overrides.ticketId ?? []), ...defaults.ticketId],
-    reasons: { ...defaults.reasons, ...overrides.reasons },
-  };
+export function buildAdapter(system: SystemName | 'generic', settings: Partial<RouteSettings> = {}): Adapter {
+  const defaults = system === 'generic' ? GENERIC_DEFAULTS : SYSTEM_DEFAULTS[system];
+  const reader = READERS[system];
   const problems: string[] = [];
   const path = (text: string, where: string): FieldPath => {
     try {
@@ -251,26 +159,43 @@ export function buildAdapter(system: SystemName, overrides: Partial<AdapterSetti
       return [];
     }
   };
-  const locators = (list: Locator[], where: string): CompiledLocator[] =>
-    list.map((l, i): CompiledLocator => {
+  const locators = (list: readonly Locator[], where: string, scope: 'body' | 'view'): Scoped[] =>
+    list.map((l, i): Scoped => {
       const at = `${where}[${i}]`;
-      if ('field' in l) return { kind: 'field', text: l.field, path: path(l.field, at) };
+      if ('field' in l) return { scope, kind: 'field', text: l.field, path: path(l.field, at) };
       const inPaths = l.in.map((p) => path(p, `${at}.in`));
       if ('tagPrefix' in l)
-        return { kind: 'tag', text: l.in.join(', '), prefix: l.tagPrefix.toLowerCase(), in: inPaths };
+        return { scope, kind: 'tag', text: l.in.join(', '), prefix: l.tagPrefix.toLowerCase(), in: inPaths };
       let regex = /$^/;
       try {
         regex = new RegExp(l.pattern, 'i');
       } catch (err) {
         problems.push(`${at}.pattern: ${(err as Error).message}`);
       }
-      return { kind: 'pattern', text: l.in.join(', '), regex, in: inPaths };
+      return { scope, kind: 'pattern', text: l.in.join(', '), regex, in: inPaths };
     });
+  const paths = (list: readonly string[] | undefined, where: string, scope: 'body' | 'view') =>
+    (list ?? []).map((p, i) => ({ scope, path: path(p, `${where}[${i}]`) }));
+  const conditions = (list: Condition[] | undefined, where: string): CompiledCondition[] | undefined =>
+    list?.map((c, i) => ({
+      anyOf: c.anyOf.map((p, j) => path(p, `${where}[${i}].anyOf[${j}]`)),
+      ...(c.equals ? { equals: new Set(c.equals.map(normalizeKey)) } : {}),
+    }));
 
-  const incident = locators(s.incident, 'incident');
-  const reasonFrom = locators(s.reasonFrom, 'reasonFrom');
+  // The route's locators and paths are tried before the system's; its reasons extend the table.
+  const incident = [
+    ...locators(settings.incident ?? [], 'incident', 'body'),
+    ...locators(defaults.incident, 'incident', 'view'),
+  ];
+  const reasonFrom = [
+    ...locators(settings.reasonFrom ?? [], 'reasonFrom', 'body'),
+    ...locators(defaults.reasonFrom, 'reasonFrom', 'view'),
+  ];
   const reasons = new Map<string, ClosureReason>();
-  for (const [key, value] of Object.entries(s.reasons)) {
+  for (const [key, value] of [
+    ...Object.entries(defaults.reasons),
+    ...Object.entries(settings.reasons ?? {}),
+  ]) {
     const reason = toClosureReason(value);
     if (!reason) {
       problems.push(`reasons.${key}: must be TRUE_POSITIVE, FALSE_POSITIVE, SUSPICIOUS or UNSPECIFIED`);
@@ -278,21 +203,30 @@ export function buildAdapter(system: SystemName, overrides: Partial<AdapterSetti
     }
     reasons.set(key === '*' ? '*' : normalizeKey(key), reason);
   }
-  const comment = s.comment.map((p, i) => path(p, `comment[${i}]`));
-  const ticketId = s.ticketId.map((p, i) => path(p, `ticketId[${i}]`));
-  const resolvedWhen: CompiledCondition[] = s.resolvedWhen.map((c, i) => ({
-    anyOf: c.anyOf.map((p) => path(p, `resolvedWhen[${i}].anyOf`)),
-    ...(c.equals ? { equals: new Set(c.equals.map(normalizeKey)) } : {}),
-  }));
+  const note = [
+    ...paths(settings.comment, 'comment', 'body'),
+    ...paths(defaults.closeNote, 'comment', 'view'),
+  ];
+  const ticketId = [
+    ...paths(settings.ticketId, 'ticketId', 'body'),
+    ...paths(defaults.ticketId, 'ticketId', 'view'),
+  ];
+  const occurredAt = paths(settings.occurredAt, 'occurredAt', 'body');
+  const actor = paths(settings.actor, 'actor', 'body');
+  const eventId = paths(settings.eventId, 'eventId', 'body');
+  const when: [TicketAction, CompiledCondition[] | undefined, Condition[] | undefined][] = [
+    ['close', conditions(settings.resolvedWhen, 'resolvedWhen'), settings.resolvedWhen],
+    ['reopen', conditions(settings.reopenedWhen, 'reopenedWhen'), settings.reopenedWhen],
+    ['comment', conditions(settings.commentedWhen, 'commentedWhen'), settings.commentedWhen],
+  ];
   if (problems.length > 0) throw new Error(problems.join('; '));
 
-  const first = (root: unknown, paths: FieldPath[]) => {
-    for (const p of paths) {
-      const t = textAt(root, p);
-      if (t !== undefined) return t;
-    }
-    return undefined;
-  };
+  const policy = policyOf(settings);
+  const label = settings.label ?? defaults.displayName;
+  const onMissingIncident = settings.onMissingIncident ?? 'ignore';
+  const describeIncident = [...(settings.incident ?? []), ...defaults.incident]
+    .map(describeLocator)
+    .join('; ');
 
   return {
     name: system,
@@ -303,52 +237,129 @@ export function buildAdapter(system: SystemName, overrides: Partial<AdapterSetti
           details: [{ path: '(body)', message: 'must be a JSON object' }],
         });
       }
-      const root: object = system === 'jira' ? normalizeJira(value as Record<string, unknown>) : value;
-      const ticket = first(root, ticketId)?.slice(0, 256);
+      const body = value as Record<string, unknown>;
+      const view = reader.view(body);
+      const scoped = (scope: 'body' | 'view') => (scope === 'body' ? body : view);
+      const first = (list: { scope: 'body' | 'view'; path: FieldPath }[]) => {
+        for (const p of list) {
+          const t = textAt(scoped(p.scope), p.path);
+          if (t !== undefined) return t;
+        }
+        return undefined;
+      };
+      const ticket = first(ticketId)?.slice(0, 256);
       const withTicket = ticket ? { ticketId: ticket } : {};
 
-      const unmet = resolvedWhen.findIndex((c) => !holds(root, c));
-      if (unmet !== -1) {
-        return {
-          kind: 'ignore',
-          reason: `not a resolve event (${describe(s.resolvedWhen[unmet])})`,
-          ...withTicket,
-        };
-      }
-      const skip = system === 'jira' ? jiraNotResolvedNow(root) : undefined;
-      if (skip) return { kind: 'ignore', reason: skip, ...withTicket };
+      const reading = recognise(body, view, reader, when);
+      if (reading.kind === 'skip') return { kind: 'ignore', reason: reading.reason, ...withTicket };
+      const { action } = reading;
 
-      const found = locateIncident(root, incident);
+      const who = first(actor) ?? reading.actor;
+      // A route's `comment` paths give a close's note; on a generic route, every action's text.
+      const senderText =
+        action === 'close'
+          ? (first(note) ?? reading.text)
+          : (reading.text ?? (system === 'generic' ? first(note) : undefined));
+      const refused = policy.refuse(action, who, senderText, reading.internal === true);
+      if (refused) return { kind: 'ignore', reason: refused, ...withTicket };
+      if (action === 'comment' && senderText === undefined) {
+        return { kind: 'ignore', reason: 'a comment event without comment text', ...withTicket };
+      }
+
+      const found = locateIncident(incident, scoped);
       if (!found) {
-        const where = s.incident.map(describeLocator).join('; ');
-        if (s.onMissingIncident === 'ignore') {
-          return { kind: 'ignore', reason: `no ESET incident id (looked in ${where})`, ...withTicket };
+        if (onMissingIncident === 'ignore') {
+          return {
+            kind: 'ignore',
+            reason: `no ESET incident id (looked in ${describeIncident})`,
+            ...withTicket,
+          };
         }
         throw new BadRequestError('No ESET incident id in the payload', {
           statusCode: 400,
-          details: [{ path: where, message: 'no ESET incident id found' }] satisfies FieldProblem[],
+          details: [
+            { path: describeIncident, message: 'no ESET incident id found' },
+          ] satisfies FieldProblem[],
         });
       }
 
-      const resolution = locate(root, reasonFrom);
-      const closureReason =
-        (resolution !== undefined
-          ? (reasons.get(normalizeKey(resolution)) ?? directReason(resolution))
-          : undefined) ??
-        reasons.get('*') ??
-        'INCIDENT_RESOLVE_REASON_UNSPECIFIED';
-
-      const note = first(root, comment);
-      const label = `${defaults.displayName} ${ticket ? `${defaults.ticketLabel}${ticket}` : 'ticket'} resolved${resolution ? ` (${resolution})` : ''}`;
-      const text = note ? `${label}: ${note}` : `${label}.`;
-      const request: CloseRequest = {
+      const name = `${label} ${ticket ? `${defaults.ticketLabel}${ticket}` : 'ticket'}`;
+      let resolution: string | undefined;
+      let closureReason: ClosureReason | undefined;
+      let comment: string;
+      if (action === 'close') {
+        resolution = locate(reasonFrom, scoped);
+        closureReason =
+          (resolution !== undefined
+            ? (reasons.get(normalizeKey(resolution)) ?? directReason(resolution))
+            : undefined) ??
+          reasons.get('*') ??
+          'INCIDENT_RESOLVE_REASON_UNSPECIFIED';
+        const head = `${name} resolved${resolution ? ` (${resolution})` : ''}`;
+        comment = senderText ? `${head}: ${senderText}` : `${head}.`;
+      } else if (action === 'reopen') {
+        comment = senderText ? `${name} reopened: ${senderText}` : `${name} reopened.`;
+      } else {
+        comment = `${name} comment: ${senderText}`;
+      }
+      const time = isoTime(first(occurredAt) ?? reading.occurredAt);
+      const parsed = parseTicketEvent({
+        action,
         incidentUuid: found,
-        closureReason,
-        comment: text.length > MAX_COMMENT_LENGTH ? `${text.slice(0, MAX_COMMENT_LENGTH - 1)}…` : text,
+        ...(closureReason ? { closureReason } : {}),
+        comment:
+          comment.length > MAX_COMMENT_LENGTH ? `${comment.slice(0, MAX_COMMENT_LENGTH - 1)}…` : comment,
         ...withTicket,
-      };
+        ...(time ? { occurredAt: time } : {}),
+        ...(who ? { actor: who.slice(0, 256) } : {}),
+      });
       // The canonical schema has the last word, exactly as for the canonical route.
-      return canonicalAdapter.adapt(request);
+      if (!parsed.ok) {
+        throw new BadRequestError('Invalid ticket event', { statusCode: 400, details: parsed.problems });
+      }
+      const id = first(eventId) ?? reading.eventId;
+      return { kind: 'event', event: { ...parsed.event, ...(id ? { eventId: id.slice(0, 256) } : {}) } };
+    },
+  };
+}
+
+/** The route's conditions first (each replaces the system's recognition of its action), then the reader. */
+function recognise(
+  body: Record<string, unknown>,
+  view: Record<string, unknown>,
+  reader: Reader,
+  when: [TicketAction, CompiledCondition[] | undefined, Condition[] | undefined][],
+): Reading {
+  for (const [action, compiled] of when) {
+    if (compiled?.every((c) => holds(body, c))) return { kind: 'event', action };
+  }
+  const reading = reader.read(view);
+  if (reading.kind === 'event') {
+    const replaced = when.find(([action, compiled]) => action === reading.action && compiled);
+    if (replaced) {
+      const [, compiled, raw] = replaced;
+      const unmet = compiled?.findIndex((c) => !holds(body, c)) ?? -1;
+      return { kind: 'skip', reason: `not a ${reading.action} event (${describe(raw?.[unmet])})` };
+    }
+  }
+  return reading;
+}
+
+/** The route's choices about who and what is copied: ignored actors, comment visibility, echoes. */
+function policyOf(settings: Partial<Pick<RouteSettings, 'comments' | 'ignoreActors'>>) {
+  const comments = settings.comments ?? 'public';
+  const ignored = new Set((settings.ignoreActors ?? []).map((a) => a.trim().toLowerCase()));
+  return {
+    /** Why an event is not passed on, or undefined when it is. */
+    refuse(action: TicketAction, actor: string | undefined, text: string | undefined, internal: boolean) {
+      if (actor !== undefined && ignored.has(actor.trim().toLowerCase())) return IGNORED_ACTOR;
+      if (action !== 'comment') return undefined;
+      if (comments === 'none') return 'comments are not copied on this route (comments: none)';
+      if (internal && comments === 'public') {
+        return 'an internal comment (work note, private note): not copied (comments: public)';
+      }
+      if (text?.includes(BRIDGE_COMMENT_MARKER)) return ECHOED_COMMENT;
+      return undefined;
     },
   };
 }
@@ -374,10 +385,12 @@ const describeLocator = (l: Locator) =>
       ? `tags ${l.in.join(', ')} (prefix ${l.tagPrefix})`
       : `pattern over ${l.in.join(', ')}`;
 
+type Scope = (scope: 'body' | 'view') => unknown;
+
 /** The first text a locator finds; for tags, the text after the prefix. */
-function locate(root: unknown, list: CompiledLocator[]): string | undefined {
+function locate(list: Scoped[], scoped: Scope): string | undefined {
   for (const l of list) {
-    const hit = candidates(root, l)[0];
+    const hit = candidates(scoped(l.scope), l)[0];
     if (hit !== undefined) return hit.value;
   }
   return undefined;
@@ -404,27 +417,29 @@ function candidates(root: unknown, l: CompiledLocator): { value: string; where: 
   }
 }
 
-const ESET_REASONS: Record<string, ClosureReason> = {
-  truepositive: 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE',
-  falsepositive: 'INCIDENT_RESOLVE_REASON_FALSE_POSITIVE',
-  suspicious: 'INCIDENT_RESOLVE_REASON_SUSPICIOUS',
-  unspecified: 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
-};
+/** Keyed by payload text, so a Map: `constructor` or `__proto__` must find nothing, not Object's own. */
+const ESET_REASONS = new Map<string, ClosureReason>([
+  ['truepositive', 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE'],
+  ['falsepositive', 'INCIDENT_RESOLVE_REASON_FALSE_POSITIVE'],
+  ['suspicious', 'INCIDENT_RESOLVE_REASON_SUSPICIOUS'],
+  ['unspecified', 'INCIDENT_RESOLVE_REASON_UNSPECIFIED'],
+]);
 
 /** A resolution spelled like an ESET reason in any case or punctuation: `False Positive`, `TRUE_POSITIVE`. */
 function directReason(text: string): ClosureReason | undefined {
-  return ESET_REASONS[normalizeKey(text).replace(/^incidentresolvereason/, '')];
+  return ESET_REASONS.get(normalizeKey(text).replace(/^incidentresolvereason/, ''));
 }
 
+const UUID_TEXT = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const UUID_ANYWHERE = new RegExp(UUID_TEXT, 'g');
 
 /**
  * The ESET incident id: the first locator that finds anything decides. Its text must be a UUID or
  * contain exactly one (an ESET console link is fine); anything else is a 400 naming the field.
  */
-function locateIncident(root: unknown, list: CompiledLocator[]): string | undefined {
+function locateIncident(list: Scoped[], scoped: Scope): string | undefined {
   for (const l of list) {
-    const hit = candidates(root, l)[0];
+    const hit = candidates(scoped(l.scope), l)[0];
     if (hit === undefined) continue;
     if (INCIDENT_UUID.test(hit.value)) return hit.value.toLowerCase();
     const uuids = [...new Set(hit.value.match(UUID_ANYWHERE)?.map((u) => u.toLowerCase()) ?? [])];
@@ -445,26 +460,28 @@ function locateIncident(root: unknown, list: CompiledLocator[]): string | undefi
   return undefined;
 }
 
-/**
- * Jira Automation's "Issue data" bodies carry the issue at the top level; admin webhooks and
- * "Issue data (Jira format)" under `issue`. Both are read as `issue.*`.
- */
-function normalizeJira(body: Record<string, unknown>): Record<string, unknown> {
-  if (body.issue === undefined && body.fields !== undefined && body.key !== undefined)
-    return { ...body, issue: body };
-  return body;
-}
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /**
- * A `jira:issue_updated` webhook fires on every edit. When it lists what changed, close only if the
- * resolution or status changed in this update; a comment on a long-resolved issue closes nothing.
+ * When the event happened, as RFC 3339 UTC, from what senders put in their payloads: epoch
+ * milliseconds or seconds (Jira `timestamp`, TheHive dates), ISO 8601 with or without a colon in
+ * the offset (Jira `+0200`), or ServiceNow's `2024-04-17 17:18:10` (UTC). Anything else: none.
  */
-function jiraNotResolvedNow(root: object): string | undefined {
-  const items = valueAt(root, parseFieldPath('changelog.items'));
-  if (!Array.isArray(items) || items.length === 0) return undefined;
-  const changed = items.some((i) => {
-    const field = i && typeof i === 'object' ? scalarText((i as Record<string, unknown>).field) : undefined;
-    return field !== undefined && ['resolution', 'status'].includes(field.toLowerCase());
-  });
-  return changed ? undefined : 'the update did not change the resolution or status';
+export function isoTime(v: unknown): string | undefined {
+  let ms: number | undefined;
+  const text = typeof v === 'string' ? v.trim() : undefined;
+  if (typeof v === 'number' || (text !== undefined && /^\d{9,13}$/.test(text))) {
+    const n = Number(v);
+    ms = n >= 1e11 ? n : n * 1000;
+  } else if (text !== undefined) {
+    const m = DATE_TIME.exec(text);
+    if (!m) return undefined;
+    const [, date, time, fraction = '', zone = 'Z'] = m;
+    const offset = zone.toUpperCase() === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+    ms = Date.parse(`${date}T${time}${fraction.slice(0, 4)}${offset}`);
+  }
+  if (ms === undefined || !Number.isFinite(ms)) return undefined;
+  const d = new Date(ms);
+  const year = d.getUTCFullYear();
+  return year >= 2000 && year <= 2200 ? d.toISOString() : undefined;
 }

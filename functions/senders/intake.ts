@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { authenticate } from '../auth/schemes';
 import type { Clock } from '../clock/clock';
 import type { Config } from '../config/config';
 import { BadRequestError } from '../errors/errors';
 import type { Adapted } from './adapters';
-import { authenticate } from './auth';
 import { type Route, type RouteSecrets, type RouteTable, secretsFor } from './routes';
 
 export interface IntakeDeps {

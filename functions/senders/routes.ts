@@ -1,31 +1,29 @@
 import * as z from 'zod/mini';
+import { AUTH_SCHEMES, type AuthSpec } from '../auth/schemes';
 import {
-  ADAPTERS,
   type Adapter,
-  type AdapterName,
-  type AdapterSettings,
   buildAdapter,
+  type CanonicalSettings,
+  COMMENT_POLICIES,
   canonicalAdapter,
-  type SystemName,
+  type RouteSettings,
 } from './adapters';
-import { AUTH_SCHEMES, type AuthSpec } from './auth';
+import { ADAPTERS, type AdapterName, SYSTEM_DEFAULTS, SYSTEMS, type SystemName } from './systems';
 
 /**
  * Routes: which adapter and which authentication serve a request path. Configured with the JSON
- * env var SENDERS_CONFIG (README.md, "Ticketing systems"), e.g.
+ * env var SENDERS_CONFIG (docs/senders/), e.g.
  * `{"routes":{"/jira":{"incident":[{"field":"issue.fields.customfield_10050"}]},"/thehive":{}}}`.
- * A route named like a system (`/jira`, `/servicenow`, `/zendesk`, `/freshservice`, `/thehive`)
- * uses that system's adapter unless `adapter` says otherwise. `/` is always the canonical route.
+ * A route named like a system (`/jira`, `/servicenow`, `/zendesk`, `/freshservice`, `/freshdesk`,
+ * `/thehive`) uses that system's adapter unless `adapter` says otherwise. `/` is always the
+ * canonical route.
  */
 
 /** The default authentication of each adapter: what the sender can do out of the box. */
-export const DEFAULT_AUTH: Record<AdapterName, AuthSpec> = {
+export const DEFAULT_AUTH: Readonly<Record<AdapterName, AuthSpec>> = {
   canonical: { scheme: 'standard-webhooks' },
-  jira: { scheme: 'hub-signature' },
-  zendesk: { scheme: 'zendesk' },
-  servicenow: { scheme: 'bearer' },
-  freshservice: { scheme: 'basic' },
-  thehive: { scheme: 'bearer' },
+  generic: { scheme: 'basic-or-bearer' },
+  ...(Object.fromEntries(SYSTEMS.map((s) => [s, SYSTEM_DEFAULTS[s].auth])) as Record<SystemName, AuthSpec>),
 };
 
 const text = z.string().check(z.minLength(1, { error: 'must not be empty' }));
@@ -37,6 +35,8 @@ const LocatorSchema = z.union([
   z.strictObject({ pattern: text, in: texts }),
 ]);
 
+const ConditionsSchema = z.array(z.strictObject({ anyOf: z.array(text), equals: z.optional(z.array(text)) }));
+
 const RouteSchema = z.strictObject({
   adapter: z.optional(z.enum(ADAPTERS, { error: `must be one of ${ADAPTERS.join(', ')}` })),
   auth: z.optional(
@@ -45,17 +45,40 @@ const RouteSchema = z.strictObject({
       header: z.optional(text.check(z.regex(/^[A-Za-z0-9-]+$/, { error: 'must be a header name' }))),
     }),
   ),
+  label: z.optional(text.check(z.maxLength(80, { error: 'must be at most 80 characters' }))),
   incident: z.optional(z.array(LocatorSchema)),
   reasonFrom: z.optional(z.array(LocatorSchema)),
   reasons: z.optional(z.record(z.string(), text)),
   comment: z.optional(z.array(text)),
   ticketId: z.optional(z.array(text)),
-  resolvedWhen: z.optional(
-    z.array(z.strictObject({ anyOf: z.array(text), equals: z.optional(z.array(text)) })),
-  ),
+  occurredAt: z.optional(z.array(text)),
+  actor: z.optional(z.array(text)),
+  eventId: z.optional(z.array(text)),
+  resolvedWhen: z.optional(ConditionsSchema),
+  reopenedWhen: z.optional(ConditionsSchema),
+  commentedWhen: z.optional(ConditionsSchema),
   onMissingIncident: z.optional(z.enum(['ignore', 'reject'], { error: 'must be ignore or reject' })),
+  comments: z.optional(z.enum(COMMENT_POLICIES, { error: `must be ${COMMENT_POLICIES.join(', ')}` })),
+  ignoreActors: z.optional(z.array(text)),
 });
 type RouteInput = z.infer<typeof RouteSchema>;
+
+/** Settings the canonical adapter does not read: its body names the incident, reason and text. */
+const NOT_CANONICAL = [
+  'label',
+  'incident',
+  'reasonFrom',
+  'reasons',
+  'comment',
+  'ticketId',
+  'occurredAt',
+  'actor',
+  'eventId',
+  'resolvedWhen',
+  'reopenedWhen',
+  'commentedWhen',
+  'onMissingIncident',
+] as const satisfies readonly (keyof RouteInput)[];
 
 const ROUTE_PATH = /^\/[A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*$/;
 
@@ -81,7 +104,7 @@ const normalizePath = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p).
 
 /**
  * Parses SENDERS_CONFIG (a JSON string) and builds the route table. Throws an Error whose message
- * lists every problem, each prefixed with where it is (`routes./jira.incident[0]: ...`).
+ * lists every problem, each prefixed with where it is (`SENDERS_CONFIG routes./jira.incident[0]: ...`).
  */
 export function parseSendersConfig(json: string): RouteTable {
   let raw: unknown;
@@ -104,37 +127,57 @@ export function parseSendersConfig(json: string): RouteTable {
 /** Builds the table from parsed settings; without any, every path is the canonical route (as before routes existed). */
 export function buildRouteTable(config?: SendersConfig): RouteTable {
   if (!config) {
-    const only: Route = { path: '/', adapter: canonicalAdapter, auth: DEFAULT_AUTH.canonical };
+    const only: Route = { path: '/', adapter: canonicalAdapter(), auth: DEFAULT_AUTH.canonical };
     return { routes: [only], find: () => only };
   }
   const problems: string[] = [];
   const byPath = new Map<string, Route>();
-  byPath.set('/', { path: '/', adapter: canonicalAdapter, auth: DEFAULT_AUTH.canonical });
+  byPath.set('/', { path: '/', adapter: canonicalAdapter(), auth: DEFAULT_AUTH.canonical });
   for (const [path, input] of Object.entries(config.routes)) {
+    const at = `SENDERS_CONFIG routes.${path}`;
     if (!ROUTE_PATH.test(path)) {
-      problems.push(`SENDERS_CONFIG routes.${path}: route must be a path like /jira`);
+      problems.push(`${at}: route must be a path like /jira`);
       continue;
     }
     const key = normalizePath(path);
-    const adapterName = input.adapter ?? (ADAPTERS as readonly string[]).find((a) => `/${a}` === key);
+    const adapterName: AdapterName | undefined =
+      input.adapter ?? (key === '/' ? 'canonical' : SYSTEMS.find((a) => `/${a}` === key));
     if (!adapterName) {
-      problems.push(`SENDERS_CONFIG routes.${path}.adapter: required for a route not named after a system`);
+      problems.push(`${at}.adapter: required for a route not named after a system`);
       continue;
+    }
+    if (adapterName === 'canonical') {
+      const misplaced = NOT_CANONICAL.filter((k) => input[k] !== undefined);
+      for (const k of misplaced) {
+        problems.push(
+          `${at}.${k}: not read by the canonical adapter (its body is the ticket event); use "adapter": "generic" for a body of another shape`,
+        );
+      }
+      if (misplaced.length > 0) continue;
+    }
+    if (adapterName === 'generic') {
+      if (!input.incident) problems.push(`${at}.incident: required for the generic adapter`);
+      if (!input.resolvedWhen && !input.reopenedWhen && !input.commentedWhen) {
+        problems.push(
+          `${at}.resolvedWhen: the generic adapter needs resolvedWhen, reopenedWhen or commentedWhen ([] holds for every body)`,
+        );
+        continue;
+      }
     }
     try {
       const adapter =
         adapterName === 'canonical'
-          ? canonicalAdapter
-          : buildAdapter(adapterName as SystemName, settingsOf(input));
+          ? canonicalAdapter(canonicalSettingsOf(input))
+          : buildAdapter(adapterName, settingsOf(input, labelFor(path, key, adapterName, input)));
       const auth: AuthSpec = input.auth
         ? {
             scheme: input.auth.scheme,
             ...(input.auth.header ? { header: input.auth.header.toLowerCase() } : {}),
           }
-        : DEFAULT_AUTH[adapterName as AdapterName];
+        : DEFAULT_AUTH[adapterName];
       byPath.set(key, { path, adapter, auth });
     } catch (err) {
-      problems.push(...(err as Error).message.split('; ').map((m) => `SENDERS_CONFIG routes.${path}.${m}`));
+      problems.push(...(err as Error).message.split('; ').map((m) => `${at}.${m}`));
     }
   }
   if (problems.length > 0) throw new Error(problems.join('; '));
@@ -142,10 +185,22 @@ export function buildRouteTable(config?: SendersConfig): RouteTable {
   return { routes, find: (requestPath) => byPath.get(normalizePath(requestPath)) };
 }
 
+/**
+ * How the ESET comment names the sender: the route's `label`; else the system's display name on a
+ * route named after its system (`/jira` -> "Jira"); else the route's own name (`/helpdesk` ->
+ * "helpdesk"), so a route that borrows another system's adapter never writes that system's name.
+ */
+function labelFor(path: string, key: string, adapter: AdapterName, input: RouteInput): string {
+  if (input.label) return input.label;
+  const system = SYSTEMS.find((s) => s === adapter);
+  if (system && key === `/${system}`) return SYSTEM_DEFAULTS[system].displayName;
+  return path.replace(/^\/+/, '').replace(/\/+$/, '') || path;
+}
+
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
-function settingsOf(input: RouteInput): Partial<AdapterSettings> {
-  const locators = (l: NonNullable<RouteInput['incident']>): AdapterSettings['incident'] =>
+function settingsOf(input: RouteInput, label: string): Partial<RouteSettings> {
+  const locators = (l: NonNullable<RouteInput['incident']>): RouteSettings['incident'] =>
     l.map((x) =>
       'field' in x
         ? { field: x.field }
@@ -153,21 +208,32 @@ function settingsOf(input: RouteInput): Partial<AdapterSettings> {
           ? { tagPrefix: x.tagPrefix, in: list(x.in) }
           : { pattern: x.pattern, in: list(x.in) },
     );
+  const conditions = (
+    c: NonNullable<RouteInput['resolvedWhen']>,
+  ): NonNullable<RouteSettings['resolvedWhen']> =>
+    c.map((x) => ({ anyOf: x.anyOf, ...(x.equals ? { equals: x.equals } : {}) }));
   return {
+    label,
     ...(input.incident ? { incident: locators(input.incident) } : {}),
     ...(input.reasonFrom ? { reasonFrom: locators(input.reasonFrom) } : {}),
     ...(input.reasons ? { reasons: input.reasons } : {}),
     ...(input.comment ? { comment: input.comment } : {}),
     ...(input.ticketId ? { ticketId: input.ticketId } : {}),
-    ...(input.resolvedWhen
-      ? {
-          resolvedWhen: input.resolvedWhen.map((c) => ({
-            anyOf: c.anyOf,
-            ...(c.equals ? { equals: c.equals } : {}),
-          })),
-        }
-      : {}),
+    ...(input.occurredAt ? { occurredAt: input.occurredAt } : {}),
+    ...(input.actor ? { actor: input.actor } : {}),
+    ...(input.eventId ? { eventId: input.eventId } : {}),
+    ...(input.resolvedWhen ? { resolvedWhen: conditions(input.resolvedWhen) } : {}),
+    ...(input.reopenedWhen ? { reopenedWhen: conditions(input.reopenedWhen) } : {}),
+    ...(input.commentedWhen ? { commentedWhen: conditions(input.commentedWhen) } : {}),
     ...(input.onMissingIncident ? { onMissingIncident: input.onMissingIncident } : {}),
+    ...canonicalSettingsOf(input),
+  };
+}
+
+function canonicalSettingsOf(input: RouteInput): Partial<CanonicalSettings> {
+  return {
+    ...(input.comments ? { comments: input.comments } : {}),
+    ...(input.ignoreActors ? { ignoreActors: input.ignoreActors } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
+import { secretKey, sign } from '../auth/standard-webhooks';
 import { isRetriable, Outbound, type OutboundOptions, type RetryPolicy } from '../http/outbound';
-import { secretKey, sign } from '../webhook/standard-webhooks';
 
 /** What the sync reports about an ESET incident when `SYNC_TARGET=webhook`. */
 export const SYNC_EVENT_TYPES = [

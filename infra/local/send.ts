@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { sign } from '../../functions/webhook/standard-webhooks';
+import { sign } from '../../functions/auth/standard-webhooks';
 
 /** runtime.ts's LOCAL_WEBHOOK_SECRET (a test keeps them equal); not imported so `send` starts fast. */
 export const LOCAL_WEBHOOK_SECRET = 'whsec_bG9jYWwtZGV2LXNlY3JldC1jaGFuZ2UtbWU=';

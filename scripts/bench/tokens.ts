@@ -11,8 +11,8 @@ import { loadConfig } from '../../functions/config/config';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import type { RetryMessage } from '../../functions/retry-queue/message';
 import type { RetryQueue } from '../../functions/retry-queue/queue';
-import { signedCloseEvent, TEST_WEBHOOK_SECRET } from '../../test/helpers/events';
-import { MemoryIncidentStore } from '../../test/helpers/memory-store';
+import { signedCloseEvent, TEST_WEBHOOK_SECRET } from '../../infra/local/events';
+import { MemoryIncidentStore } from '../../infra/local/memory-store';
 import { startLoopbackEset } from './loopback-eset';
 
 export interface TokenResult {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { EsetRequests } from '../../functions/eset/client';
-import { functionUrlEvent, signedHeaders } from '../../test/helpers/events';
+import { functionUrlEvent, signedHeaders } from '../../infra/local/events';
 import { LOOPBACK_TOKEN } from './loopback-eset';
 
 export interface WarmSamples {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { sign } from '../../functions/webhook/standard-webhooks';
+import { sign } from '../../functions/auth/standard-webhooks';
 import { createEsetSandbox, type FaultMix } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues, startSqsServer } from '../../infra/local/queues';
 import type { ReadyInfo } from '../../infra/local/runtime';

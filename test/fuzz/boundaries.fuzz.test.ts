@@ -1,9 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRetryBatch, checkWebhookCase, FuzzStats, trackUnhandledRejections } from './properties';
-import { retryBatchArb } from './retry-cases';
-import { type FuzzRig, startFuzzRig } from './rig';
-import { webhookCaseArb } from './webhook-cases';
+import {
+  checkRetryBatch,
+  checkWebhookCase,
+  FuzzStats,
+  trackUnhandledRejections,
+} from '../../scripts/fuzz/properties';
+import { retryBatchArb } from '../../scripts/fuzz/retry-cases';
+import { type FuzzRig, startFuzzRig } from '../../scripts/fuzz/rig';
+import { webhookCaseArb } from '../../scripts/fuzz/webhook-cases';
 
 /** `npm run fuzz` runs thousands; here a bounded number keeps `npm test` quick. */
 const RUNS = 400;

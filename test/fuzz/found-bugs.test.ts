@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createBridge } from '../../functions/bridge';
 import { EsetRequests } from '../../functions/eset/client';
-import { functionUrlEvent, signedHeaders, sqsEvent } from '../helpers/events';
-import { sqsIllegalCharacter, startFuzzRig } from './rig';
+import { functionUrlEvent, signedHeaders, sqsEvent } from '../../infra/local/events';
+import { sqsIllegalCharacter, startFuzzRig } from '../../scripts/fuzz/rig';
 
 /**
  * Bugs the fuzzers found, each pinned by its smallest input: regression tests now that they are

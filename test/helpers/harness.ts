@@ -13,10 +13,10 @@ import {
   type EsetSandbox,
   type SandboxOptions,
 } from '../../infra/local/eset-sandbox/sandbox';
+import { TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 import { type LocalQueues, queueDepth, setUpQueues } from '../../infra/local/queues';
 import { SqsEventSource } from '../../infra/local/sqs-event-source';
 import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
-import { TEST_WEBHOOK_SECRET } from './events';
 
 export const ESET_USER = 'bridge-api-user@example.com';
 export const ESET_PASSWORD = 'Pa55-eset-api-user-s3cret';

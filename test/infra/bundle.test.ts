@@ -7,9 +7,9 @@ import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lam
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleLambda } from '../../infra/bundle';
 import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
+import { signedCloseEvent, sqsEvent, TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 import { type LocalQueues, queueDepth, setUpQueues } from '../../infra/local/queues';
 import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
-import { signedCloseEvent, sqsEvent, TEST_WEBHOOK_SECRET } from '../helpers/events';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 

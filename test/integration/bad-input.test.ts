@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionUrlEvent, signedHeaders } from '../../infra/local/events';
 import { queueDepth } from '../../infra/local/queues';
-import { functionUrlEvent, signedHeaders } from '../helpers/events';
 import { type Harness, startHarness } from '../helpers/harness';
 
 const UUID = '123e4567-e89b-12d3-a456-426614174000';

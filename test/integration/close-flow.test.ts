@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { functionUrlEvent, signedCloseEvent } from '../helpers/events';
+import { functionUrlEvent, signedCloseEvent } from '../../infra/local/events';
 import { closeCalls, type Harness, startHarness } from '../helpers/harness';
 
 let h: Harness;

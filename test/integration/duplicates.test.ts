@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoIncidentStore } from '../../functions/incidents/dynamodb-store';
 import { type IncidentStore, StoreUnavailableError } from '../../functions/incidents/store';
-import { functionUrlEvent, signedHeaders } from '../helpers/events';
+import { functionUrlEvent, signedHeaders } from '../../infra/local/events';
 import { closeCalls, type Harness, startHarness } from '../helpers/harness';
 import { fixtureText, SENDERS_ENV, senderEvent } from '../senders/sender-events';
 

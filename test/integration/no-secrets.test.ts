@@ -1,8 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { secretKey } from '../../functions/webhook/standard-webhooks';
-import { functionUrlEvent, signedCloseEvent, signedHeaders, TEST_WEBHOOK_SECRET } from '../helpers/events';
+import { secretKey } from '../../functions/auth/standard-webhooks';
+import {
+  functionUrlEvent,
+  signedCloseEvent,
+  signedHeaders,
+  TEST_WEBHOOK_SECRET,
+} from '../../infra/local/events';
 import { ESET_PASSWORD, type Harness, startHarness } from '../helpers/harness';
 import { captureOutput } from '../helpers/logs';
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { authenticate } from '../../functions/auth/schemes';
 import { textToAdf } from '../../functions/jira/adf';
-import { authenticate } from '../../functions/senders/auth';
 import { createJiraStandin, type JiraStandin } from '../../infra/local/jira-standin/server';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver';
 

@@ -6,8 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { signedHeaders } from '../../infra/local/events';
 import type { ReadyInfo } from '../../infra/local/runtime';
-import { signedHeaders } from '../helpers/events';
 
 export const START = fileURLToPath(new URL('../../infra/local/start.ts', import.meta.url));
 export const SEND = fileURLToPath(new URL('../../infra/local/send.ts', import.meta.url));

@@ -3,9 +3,9 @@ import type { Server } from 'node:http';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
+import { TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 import { localSqsClient, queueDepth, startSqsServer } from '../../infra/local/queues';
 import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
-import { TEST_WEBHOOK_SECRET } from '../helpers/events';
 import { type BridgeProcess, postClose, spawnBridge, until } from './bridge-process';
 
 const CLOSED = 'INCIDENT_STATUS_CLOSED';

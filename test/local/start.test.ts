@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 import { localSqsClient, queueDepth } from '../../infra/local/queues';
 import { LOCAL_WEBHOOK_SECRET } from '../../infra/local/runtime';
 import { LOCAL_WEBHOOK_SECRET as SEND_DEFAULT_SECRET } from '../../infra/local/send';
-import { TEST_WEBHOOK_SECRET } from '../helpers/events';
 import {
   admin,
   type BridgeProcess,

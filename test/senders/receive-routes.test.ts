@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config/config';
 import { ConfigError } from '../../functions/errors/errors';
-import { functionUrlEvent, signedCloseEvent, signedHeaders, TEST_WEBHOOK_SECRET } from '../helpers/events';
+import {
+  functionUrlEvent,
+  signedCloseEvent,
+  signedHeaders,
+  TEST_WEBHOOK_SECRET,
+} from '../../infra/local/events';
 import { type Harness, startHarness } from '../helpers/harness';
 import { fixtureText, ROUTE_SECRETS, SENDERS_CONFIG, SENDERS_ENV, senderEvent } from './sender-events';
 
@@ -49,6 +54,13 @@ describe('sender routes through the receive handler, the ESET sandbox and local 
       'Freshservice INC-1234 resolved (Suspicious): Could not rule out misuse; user retrained.',
     ],
     [
+      '/freshdesk',
+      'freshdesk-simple',
+      UUID,
+      'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE',
+      'Freshdesk ticket #4711 resolved (True positive).',
+    ],
+    [
       '/thehive',
       'thehive5-case-closed',
       '0a1b2c3d-4e5f-4061-8273-94a5b6c7d8e9',
@@ -73,6 +85,33 @@ describe('sender routes through the receive handler, the ESET sandbox and local 
     expect((await h.receive(signedCloseEvent(id))).statusCode).toBe(200);
   });
 
+  it('accepts Basic auth on the ServiceNow route without an auth setting (a REST message Basic profile)', async () => {
+    h.sandbox.addIncident(UUID);
+    const answer = await h.receive(
+      senderEvent('/servicenow', fixtureText('servicenow-incident-resolved'), {
+        headers: {
+          authorization: `Basic ${Buffer.from(`svc.eset:${ROUTE_SECRETS['/servicenow']}`).toString('base64')}`,
+        },
+      }),
+    );
+    expect(answer.statusCode).toBe(200);
+    expect(h.sandbox.state().incidents[UUID]).toMatchObject({
+      resolveReason: 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE',
+    });
+  });
+
+  it.each([
+    ['a reopen', '/zendesk', 'zendesk-event-reopened', 'reopened', 'INCIDENT_STATUS_OPEN'],
+    ['a comment', '/jira', 'jira-issue-commented', 'commented', 'INCIDENT_STATUS_CLOSED'],
+  ] as const)('passes %s on to ESET', async (_name, route, name, status, incidentStatus) => {
+    h.sandbox.addIncident(UUID, 'INCIDENT_STATUS_CLOSED');
+    const answer = await h.receive(senderEvent(route, fixtureText(name)));
+    expect(answer.statusCode).toBe(200);
+    expect(body(answer)).toMatchObject({ status, incidentUuid: UUID });
+    expect(h.sandbox.state().incidents[UUID]?.status).toBe(incidentStatus);
+    expect(await h.drain()).toBe(0);
+  });
+
   it('accepts the previous TheHive token during a rotation', async () => {
     h.sandbox.addIncident(UUID);
     const answer = await h.receive(
@@ -88,7 +127,7 @@ describe('sender routes through the receive handler, the ESET sandbox and local 
     expect(answer.statusCode).toBe(200);
     expect(body(answer)).toMatchObject({
       status: 'ignored',
-      reason: expect.stringMatching(/not a resolve event/),
+      reason: expect.stringMatching(/not a case event/),
     });
     const solvedWithoutIncident = await h.receive(
       senderEvent('/zendesk', fixtureText('zendesk-trigger-no-incident')),
@@ -173,7 +212,7 @@ describe('sender configuration at cold start', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const route of ['/servicenow', '/zendesk', '/freshservice', '/thehive']) {
+    for (const route of ['/servicenow', '/zendesk', '/freshservice', '/freshdesk', '/thehive']) {
       expect(message).toContain(`WEBHOOK_SECRET has no secret for route ${route}`);
     }
     expect(message).not.toContain('jira-secret-value');

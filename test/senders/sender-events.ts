@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { hubSignature, zendeskSignature } from '../../functions/senders/auth';
-import { functionUrlEvent, signedHeaders, TEST_WEBHOOK_SECRET } from '../helpers/events';
+import { hubSignature, zendeskSignature } from '../../functions/auth/schemes';
+import { functionUrlEvent, signedHeaders, TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 
 /** A fixture payload from test/fixtures/senders, as the exact text a sender would post. */
 export const fixtureText = (name: string): string =>
@@ -14,6 +14,7 @@ export const ROUTE_SECRETS = {
   '/zendesk': 'zendesk-signing-secret-3f9a',
   '/servicenow': 'servicenow-outbound-token',
   '/freshservice': 'freshservice:basic-auth-password',
+  '/freshdesk': 'freshdesk:basic-auth-password',
   '/thehive': ['thehive-token-new', 'thehive-token-old'],
 } as const;
 
@@ -23,6 +24,7 @@ export const SENDERS_CONFIG = {
     '/servicenow': {},
     '/zendesk': {},
     '/freshservice': {},
+    '/freshdesk': {},
     '/thehive': {},
   },
 };
@@ -67,6 +69,7 @@ export function senderEvent(
       break;
     }
     case '/freshservice':
+    case '/freshdesk':
       auth = { authorization: `Basic ${Buffer.from(secret).toString('base64')}` };
       break;
     default:

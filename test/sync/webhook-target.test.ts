@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verify } from '../../functions/auth/standard-webhooks';
 import {
   type SyncEvent,
   WebhookTarget,
   type WebhookTargetOptions,
 } from '../../functions/sync/webhook-target';
-import { verify } from '../../functions/webhook/standard-webhooks';
 import { type FakeClock, fakeClock } from '../helpers/clock';
 import { type Received, type Receiver, type Reply, startReceiver } from '../helpers/receiver';
 

@@ -8,7 +8,7 @@
  * retried on 408, 409, 425, 429, 5xx, a timeout or a broken connection, a bounded number of times.
  */
 import { randomUUID } from 'node:crypto';
-import { hubSignature } from '../../../functions/senders/auth';
+import { hubSignature } from '../../../functions/auth/schemes';
 import type { Change, JiraModel } from './model';
 
 export interface WebhookRegistration {

@@ -16,8 +16,8 @@ import { type Config, loadConfig } from '../../functions/config/config';
 import { makeReceiveHandler } from '../../functions/handlers/receive-handler';
 import { makeRetryHandler } from '../../functions/handlers/retry-handler';
 import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
-import { TEST_WEBHOOK_SECRET } from '../helpers/events';
-import { MemoryIncidentStore } from '../helpers/memory-store';
+import { TEST_WEBHOOK_SECRET } from '../../infra/local/events';
+import { MemoryIncidentStore } from '../../infra/local/memory-store';
 
 export const FUZZ_ESET_USER = 'fuzz-api-user@example.com';
 export const FUZZ_ESET_PASSWORD = 'Fuzz-Pa55-n0t-f0r-answers';

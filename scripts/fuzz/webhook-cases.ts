@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { sign } from '../../functions/webhook/standard-webhooks';
-import { functionUrlEvent } from '../helpers/events';
+import { sign } from '../../functions/auth/standard-webhooks';
+import { functionUrlEvent } from '../../infra/local/events';
 
 export type SignatureSpec =
   | { kind: 'valid' }

@@ -4,7 +4,7 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { parseRetryMessage } from '../../functions/retry-queue/message';
-import { sqsEvent } from '../helpers/events';
+import { sqsEvent } from '../../infra/local/events';
 import { judgeWebhook, type Verdict } from './oracle';
 import type { RetryBatchCase } from './retry-cases';
 import { type FuzzRig, type QueueCall, SQS_MAX_MESSAGE_BYTES, sqsIllegalCharacter } from './rig';
@@ -152,8 +152,14 @@ export async function checkWebhookCase(rig: FuzzRig, c: WebhookCase, opts: Check
     const repeat = answer.body.includes('"duplicate":true');
     if (!repeat && !eset.some((e) => e.kind === 'api'))
       violated('a close was answered without asking ESET', full);
+    // A 202 stores its work: a new message, or (a repeat) the wake-up its first delivery scheduled.
     const expectQueued = answer.statusCode === 202 ? 1 : 0;
-    if (queued.length !== expectQueued) violated(`expected ${expectQueued} SQS call(s)`, full);
+    const allowed = repeat ? [0, expectQueued] : [expectQueued];
+    if (!allowed.includes(queued.length)) violated(`expected ${expectQueued} SQS call(s)`, full);
+    if (repeat && answer.statusCode === 202 && queued.length === 0) {
+      const rec = (await rig.store.get('default', incidentOfAnswer(answer.body) ?? ''))?.rec;
+      if (!rec?.wake) violated('a repeat was answered 202 with no wake-up scheduled for its work', full);
+    }
     for (const call of queued) {
       const parsed = parseRetryMessage(call.body);
       if (!parsed.ok) violated(`queued a body the retry Lambda would dead-letter: ${parsed.problem}`, full);
@@ -288,8 +294,14 @@ function incidentOf(body: string): string | undefined {
   try {
     const v = JSON.parse(body) as { incidentUuid?: unknown; request?: { incidentUuid?: unknown } };
     const id = v?.incidentUuid ?? v?.request?.incidentUuid;
-    return typeof id === 'string' ? id : undefined;
+    // The bridge writes incident ids in lower case, whatever case the message carried.
+    return typeof id === 'string' ? id.toLowerCase() : undefined;
   } catch {
     return undefined;
   }
+}
+
+function incidentOfAnswer(body: string): string | undefined {
+  const id = (JSON.parse(body) as { incidentUuid?: unknown }).incidentUuid;
+  return typeof id === 'string' ? id : undefined;
 }

@@ -6,6 +6,13 @@ import { SignatureError } from '../errors/errors';
  * `v1,<base64 HMAC-SHA256(key, "id.timestamp.body")>`, key = base64-decoded secret after `whsec_`.
  * Several space-separated signatures are accepted (secret rotation on the sender's side), and
  * several secrets on ours (current and previous).
+ *
+ * The presented signature is compared as the text it is, against the canonical base64 of the
+ * expected MAC, exactly as the spec's reference libraries compare (`standardwebhooks` on npm):
+ * decoding it first would let altered padding bits, missing padding or trailing characters pass.
+ * The reference library itself is not used at run time: it computes SHA-256 in JavaScript, costs a
+ * few milliseconds of cold start, and its `verify` takes neither our tolerance nor our clock.
+ * The tests check this module against it on the spec's vectors.
  */
 export interface WebhookHeaders {
   id: string | undefined;
@@ -22,12 +29,21 @@ export function secretKey(secret: string): Buffer {
   return key;
 }
 
+/** The canonical base64 MAC of a message under one secret. */
+function mac(secret: string, id: string, timestamp: string | number, body: string): string {
+  return createHmac('sha256', secretKey(secret)).update(`${id}.${timestamp}.${body}`).digest('base64');
+}
+
 /** Computes the `v1,<base64>` signature of a message; used by senders and tests. */
 export function sign(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const mac = createHmac('sha256', secretKey(secret))
-    .update(`${id}.${timestampSeconds}.${body}`)
-    .digest('base64');
-  return `v1,${mac}`;
+  return `v1,${mac(secret, id, timestampSeconds, body)}`;
+}
+
+/** Equal texts in time independent of where they differ; texts of another length never match. */
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
@@ -62,14 +78,13 @@ export function verify(
   const candidates = signature
     .split(' ')
     .filter((s) => s.startsWith('v1,'))
-    .map((s) => Buffer.from(s.slice(3), 'base64'));
+    .map((s) => s.slice(3));
   if (candidates.length === 0) throw new SignatureError('webhook-signature has no v1 signature');
 
-  const signed = `${id}.${timestamp}.${body}`;
   for (const secret of secrets) {
-    const expected = createHmac('sha256', secretKey(secret)).update(signed).digest();
+    const expected = mac(secret, id, timestamp, body);
     for (const candidate of candidates) {
-      if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) return;
+      if (sameText(candidate, expected)) return;
     }
   }
   throw new SignatureError('webhook-signature does not match');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { type AuthSpec, authenticate, hubSignature, zendeskSignature } from '../../functions/auth/schemes';
+import { sign } from '../../functions/auth/standard-webhooks';
 import { SignatureError } from '../../functions/errors/errors';
-import { type AuthSpec, authenticate, hubSignature, zendeskSignature } from '../../functions/senders/auth';
-import { sign } from '../../functions/webhook/standard-webhooks';
 
 const NOW = 1_713_374_290; // 2024-04-17T17:18:10Z
 const TOLERANCE = 300;
@@ -210,6 +210,69 @@ describe('shared tokens for senders that cannot sign', () => {
   ])('rejects %s', (_name, spec, headers, message) => {
     const secret = spec.scheme === 'basic' ? 'freshservice:s3cret-token' : 's3cret-token';
     expect(() => run(spec, [secret], headers, '{}')).toThrow(message);
+  });
+
+  it.each([
+    ['Bearer with the secret', 'servicenow-token', { authorization: 'Bearer servicenow-token' }],
+    [
+      'Basic with the secret as the password, any user',
+      'servicenow-token',
+      { authorization: basic('svc.eset', 'servicenow-token') },
+    ],
+    [
+      'Basic with user:password when the secret is user:password',
+      'svc.eset:pa55',
+      { authorization: basic('svc.eset', 'pa55') },
+    ],
+    [
+      'Bearer with a user:password secret as the token',
+      'svc.eset:pa55',
+      { authorization: 'Bearer svc.eset:pa55' },
+    ],
+  ])('basic-or-bearer accepts %s', (_name, secret, headers) => {
+    expect(() => run({ scheme: 'basic-or-bearer' }, ['other-secret', secret], headers, '{}')).not.toThrow();
+  });
+
+  it.each([
+    ['a wrong bearer token', 'servicenow-token', { authorization: 'Bearer nope' }, /do not match/],
+    [
+      'a wrong Basic password',
+      'servicenow-token',
+      { authorization: basic('svc.eset', 'nope') },
+      /do not match/,
+    ],
+    [
+      'the secret as a Basic user name',
+      'servicenow-token',
+      { authorization: basic('servicenow-token', 'x') },
+      /do not match/,
+    ],
+    [
+      'another user for a user:password secret',
+      'svc.eset:pa55',
+      { authorization: basic('admin', 'pa55') },
+      /do not match/,
+    ],
+    [
+      'only the password of a user:password secret as a bearer token',
+      'svc.eset:pa55',
+      { authorization: 'Bearer pa55' },
+      /do not match/,
+    ],
+    [
+      'no Authorization header',
+      'servicenow-token',
+      {},
+      /Missing credentials: Authorization: Basic or Bearer/,
+    ],
+    [
+      'a token in another header',
+      'servicenow-token',
+      { 'x-api-key': 'servicenow-token' },
+      /Missing credentials/,
+    ],
+  ])('basic-or-bearer rejects %s', (_name, secret, headers, message) => {
+    expect(() => run({ scheme: 'basic-or-bearer' }, [secret], headers, '{}')).toThrow(message);
   });
 
   it('throws SignatureError (401), and a plain Error when the route has no secret at all', () => {

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SignatureError } from '../errors/errors';
-import { verify as verifyStandardWebhook } from '../webhook/standard-webhooks';
+import { verify as verifyStandardWebhook } from './standard-webhooks';
 
 /**
  * How a sender proves who it is. Every scheme accepts several secrets (the current one first,
@@ -16,6 +16,11 @@ import { verify as verifyStandardWebhook } from '../webhook/standard-webhooks';
  *   (https://developer.zendesk.com/documentation/webhooks/verifying/).
  * - `bearer`, `basic`, `header`: a shared token (`Authorization: Bearer`, `Authorization: Basic`
  *   with `user:password`, or a named header) for senders that cannot sign.
+ * - `basic-or-bearer`: either of the two with the same secret, for senders whose admins pick one
+ *   or the other (ServiceNow REST messages usually use a Basic auth profile). The secret is the
+ *   bearer token, or the `user:password` of Basic. A secret without a colon is also accepted as
+ *   the Basic password under any user name: the user name of a Basic auth profile is no secret,
+ *   and the password carries all the strength either way.
  */
 export const AUTH_SCHEMES = [
   'standard-webhooks',
@@ -23,6 +28,7 @@ export const AUTH_SCHEMES = [
   'zendesk',
   'bearer',
   'basic',
+  'basic-or-bearer',
   'header',
 ] as const;
 export type AuthScheme = (typeof AUTH_SCHEMES)[number];
@@ -77,6 +83,9 @@ export function authenticate(spec: AuthSpec, secrets: readonly string[], input: 
       break;
     case 'basic':
       verifyToken(secrets, basicCredentials(headers.authorization), 'Authorization: Basic');
+      break;
+    case 'basic-or-bearer':
+      verifyBasicOrBearer(secrets, headers.authorization);
       break;
     case 'header': {
       const name = spec.header ?? 'x-webhook-token';
@@ -154,14 +163,39 @@ function basicCredentials(authorization: string | undefined): string | undefined
 }
 
 /**
+ * Bearer `<secret>`, or Basic with `user:password` equal to the secret, or (for a secret without a
+ * colon) Basic whose password is the secret. Every secret is compared, whichever matches.
+ */
+function verifyBasicOrBearer(secrets: readonly string[], authorization: string | undefined): void {
+  const bearer = bearerToken(authorization);
+  if (bearer !== undefined) {
+    verifyToken(secrets, bearer, 'Authorization: Bearer');
+    return;
+  }
+  const basic = basicCredentials(authorization);
+  if (basic === undefined) throw new SignatureError('Missing credentials: Authorization: Basic or Bearer');
+  const password = basic.slice(basic.indexOf(':') + 1);
+  const asPassword = secrets.filter((s) => !s.includes(':'));
+  let ok = matchesAny(secrets, basic);
+  if (basic.includes(':') && asPassword.length > 0) ok = matchesAny(asPassword, password) || ok;
+  if (!ok) throw new SignatureError('Authorization: Basic credentials do not match');
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** True when the text equals one of the secrets; every secret is compared. */
+function matchesAny(secrets: readonly string[], presented: string): boolean {
+  const candidate = digest(presented);
+  let ok = false;
+  for (const secret of secrets) ok = timingSafeEqual(candidate, digest(secret)) || ok;
+  return ok;
+}
+
+/**
  * Compares a presented token with each secret in constant time: both sides are hashed first, so
  * neither the comparison time nor an early length check tells an attacker anything.
  */
 function verifyToken(secrets: readonly string[], presented: string | undefined, what: string): void {
   if (presented === undefined || presented === '') throw new SignatureError(`Missing credentials: ${what}`);
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  const candidate = digest(presented);
-  let ok = false;
-  for (const secret of secrets) ok = timingSafeEqual(candidate, digest(secret)) || ok;
-  if (!ok) throw new SignatureError(`${what} credentials do not match`);
+  if (!matchesAny(secrets, presented)) throw new SignatureError(`${what} credentials do not match`);
 }

@@ -1,6 +1,10 @@
+/**
+ * Lambda events shaped exactly as AWS delivers them (Function URL payload v2, SQS batches), and
+ * Standard Webhooks signed requests: used by the tests, the fuzzers and the benchmarks alike.
+ */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, SQSEvent, SQSRecord } from 'aws-lambda';
-import { sign } from '../../functions/webhook/standard-webhooks';
+import { sign } from '../../functions/auth/standard-webhooks';
 
 export const TEST_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
