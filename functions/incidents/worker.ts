@@ -225,15 +225,7 @@ export class IncidentWorker {
       }
     }
     if (!leaseFree(rec, '', now) && rec.lease) {
-      await this.deps.queue.enqueue(
-        {
-          ...message,
-          sentAt: new Date(now).toISOString(),
-          delaySeconds: delayTo(rec.lease.until + 1000, now),
-          why: 'busy',
-        },
-        delayTo(rec.lease.until + 1000, now),
-      );
+      await this.whileHeld(rec.lease, message, now, redrive);
       return;
     }
 
@@ -252,19 +244,9 @@ export class IncidentWorker {
       current,
     );
     if (!leased || leased.rec.lease?.owner !== owner) {
-      if (leased?.rec.lease && outstanding(leased.rec)) {
-        await this.deps.queue.enqueue(
-          {
-            ...message,
-            sentAt: new Date(now).toISOString(),
-            delaySeconds: delayTo(leased.rec.lease.until + 1000, now),
-            why: 'busy',
-          },
-          delayTo(leased.rec.lease.until + 1000, now),
-        );
-      } else {
-        this.deps.record({ lambda: 'retry', outcome: 'settled', ...base });
-      }
+      if (leased?.rec.lease && outstanding(leased.rec))
+        await this.whileHeld(leased.rec.lease, message, now, redrive);
+      else this.deps.record({ lambda: 'retry', outcome: 'settled', ...base });
       return;
     }
     if (redrive) {
@@ -292,6 +274,36 @@ export class IncidentWorker {
       await session.finish().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * A message for an incident another worker holds. A retry worker's own message survives until it
+   * finishes, and it leaves a wake-up for whatever is left: this copy is not needed (unless it
+   * carries a redrive, whose new budget must not be lost). A receive worker leaves no message if it
+   * dies: look again shortly, and at the latest when its lease runs out.
+   */
+  private async whileHeld(
+    lease: NonNullable<IncidentRecord['lease']>,
+    message: RetryMessage,
+    now: number,
+    redrive: boolean,
+  ): Promise<void> {
+    if (lease.owner.startsWith('retry:') && !redrive) {
+      this.deps.record({
+        lambda: 'retry',
+        outcome: 'settled',
+        tenant: message.tenant,
+        incidentUuid: message.incidentUuid,
+        correlationId: message.correlationId,
+        detail: 'another retry worker holds the incident',
+      });
+      return;
+    }
+    const delaySeconds = delayTo(Math.min(lease.until + 1000, now + BUSY_RECHECK_MS), now);
+    await this.deps.queue.enqueue(
+      { ...message, sentAt: new Date(now).toISOString(), delaySeconds, why: 'busy' },
+      delaySeconds,
+    );
   }
 
   /**
