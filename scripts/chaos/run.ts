@@ -26,6 +26,11 @@ export interface ChaosOptions {
   /** Kill the bridge with SIGKILL after this share of the requests was answered, then restart it. */
   crashAt?: number;
   mix?: FaultMix;
+  /**
+   * ESET as its documentation allows: every repeated close is applied again (and answered 200),
+   * and some closes are applied but answered 500. Nothing may then depend on a repeat's answer.
+   */
+  repeatApplies?: boolean;
   /** Give up waiting for the queues to settle after this long. */
   settleTimeoutMs?: number;
   log?: (line: string) => void;
@@ -49,6 +54,7 @@ export interface ChaosReport {
   maxEsetCallsPerSecond: number;
   esetLimitPerSecond: number;
   crashes: number;
+  repeatApplies: boolean;
   seconds: number;
   ok: boolean;
 }
@@ -65,6 +71,9 @@ export const DEFAULT_MIX: FaultMix = {
   hang: 5,
   hangMs: 1500,
 };
+
+/** The default mix, plus closes ESET applies and then answers 500 (a repeat would apply again). */
+export const REPEAT_APPLIES_MIX: FaultMix = { ...DEFAULT_MIX, ok: 45, applied500: 5 };
 
 /** Timing shrunk so that a run takes seconds; the settle time still outlasts the sandbox's hangs. */
 const BRIDGE_TIMING = {
@@ -132,7 +141,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     username: 'chaos-api-user',
     password: 'chaos-api-password',
     rateLimitPerSecond: ESET_LIMIT,
-    faults: { seed, mix: options.mix ?? DEFAULT_MIX },
+    repeatApplies: options.repeatApplies === true,
+    faults: { seed, mix: options.mix ?? (options.repeatApplies ? REPEAT_APPLIES_MIX : DEFAULT_MIX) },
   });
   const sqsServer = await startSqsServer();
   // The incident records outlive the bridge too, as DynamoDB does in AWS.
@@ -318,6 +328,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     maxEsetCallsPerSecond: state.maxCallsInAnySecond,
     esetLimitPerSecond: ESET_LIMIT,
     crashes,
+    repeatApplies: options.repeatApplies === true,
     seconds: Math.round((Date.now() - started) / 100) / 10,
     ok: settled && lostIncidents.length === 0 && closedMoreThanOnce === 0,
   };
@@ -380,6 +391,7 @@ export function formatReport(r: ChaosReport): string {
     ['ESET calls per close', String(r.esetCallsPerClose)],
     ['highest ESET calls in any second', `${r.maxEsetCallsPerSecond} (limit ${r.esetLimitPerSecond})`],
     ['bridge crashes (SIGKILL)', String(r.crashes)],
+    ['ESET applies repeats again', r.repeatApplies ? 'yes (and some 500s were applied)' : 'no'],
     ['time', `${r.seconds} s`],
     [
       'result',

@@ -4,8 +4,8 @@ import { runChaos } from '../../scripts/chaos/run';
 // A small version of `npm run chaos`: the bridge as a child process, the sandbox's fault mix,
 // and the account at the end. The full runs (1,000 closes) are `npm run chaos [-- --crash]`.
 describe('chaos run', () => {
-  it('loses nothing and closes nothing twice under the default fault mix', async () => {
-    const report = await runChaos({ incidents: 40, senders: 8, seed: 7 });
+  it('loses nothing and closes nothing twice when ESET applies every repeat again', async () => {
+    const report = await runChaos({ incidents: 40, senders: 8, seed: 7, repeatApplies: true });
     expect(report.accepted).toBe(40);
     expect(report.settled).toBe(true);
     expect(report.lost).toBe(0);
