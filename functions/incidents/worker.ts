@@ -90,15 +90,13 @@ export class IncidentWorker {
       created = r === undefined;
       const rec = r ?? newRecord(ctx.tenant, event.incidentUuid, now);
       merge = mergeEvent(rec, event, { key, now, correlationId: ctx.correlationId });
-      // A repeat of an event whose work is already scheduled waits for that wake-up (backoff,
-      // settle); a repeat with nothing scheduled (its first attempt could not be queued) works now.
-      const scheduled = rec.wake !== undefined && Date.parse(rec.wake.at) > now - timing.overdueMs;
+      // Work already scheduled (a backoff, a settle, a pending re-send) keeps its wake-up: a new
+      // event joins it, so ESET's pace holds and comments go out in the ticket's order. A repeat
+      // whose wake-up is overdue or missing (its first attempt could not be queued) works now.
+      const wakeAt = rec.wake ? Date.parse(rec.wake.at) : undefined;
       const repeat = merge === 'duplicate' || merge === 'stale';
-      leased =
-        merge !== 'too-many-comments' &&
-        outstanding(rec) &&
-        !(repeat && scheduled) &&
-        leaseFree(rec, owner, now);
+      const waits = wakeAt !== undefined && (repeat ? wakeAt > now - timing.overdueMs : wakeAt > now);
+      leased = merge !== 'too-many-comments' && outstanding(rec) && !waits && leaseFree(rec, owner, now);
       if (leased) rec.lease = { owner, until: now + timing.receive.leaseMs };
       if (created && event.action === 'close') {
         rec.unknown = {

@@ -91,6 +91,22 @@ export function signedCloseEvent(
   });
 }
 
+/** A signed canonical ticket event (close, reopen or comment) for an incident. */
+export function signedTicketEvent(
+  body: {
+    action?: 'close' | 'reopen' | 'comment';
+    incidentUuid: string;
+    closureReason?: string;
+    comment?: string;
+    ticketId?: string;
+    occurredAt?: string;
+  },
+  opts: { id?: string } = {},
+): APIGatewayProxyEventV2 {
+  const text = JSON.stringify(body);
+  return functionUrlEvent({ body: text, headers: signedHeaders(text, opts.id ? { id: opts.id } : {}) });
+}
+
 /** An SQS event with one record per body, shaped as Lambda delivers it. */
 export function sqsEvent(bodies: string[]): SQSEvent {
   return {
