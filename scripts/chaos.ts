@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --incidents N --seed S --senders C --crash --repeat-applies]`: see scripts/chaos/run.ts.
+ * `npm run chaos [-- --incidents N --seed S --senders C --crash --repeat-applies --mixed]`: see scripts/chaos/run.ts.
  * Exits non-zero when a request was lost or an incident closed twice.
  */
 import { parseArgs } from 'node:util';
@@ -11,6 +11,7 @@ const { values } = parseArgs({
     senders: { type: 'string', default: '16' },
     crash: { type: 'boolean', default: false },
     'repeat-applies': { type: 'boolean', default: false },
+    mixed: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -33,6 +34,7 @@ const report = await runChaos({
   senders: number('senders', values.senders),
   ...(values.crash ? { crashAt: 0.4 } : {}),
   ...(values['repeat-applies'] ? { repeatApplies: true } : {}),
+  ...(values.mixed ? { mixed: true } : {}),
   log: (line) => console.error(`chaos: ${line}`),
 });
 console.log(formatReport(report));

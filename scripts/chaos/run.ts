@@ -31,6 +31,12 @@ export interface ChaosOptions {
    * and some closes are applied but answered 500. Nothing may then depend on a repeat's answer.
    */
   repeatApplies?: boolean;
+  /**
+   * Each incident gets a life, not one close: closes, reopens and comments with `occurredAt`,
+   * delivered shuffled across all senders (so often out of order). At the end every incident's
+   * state at ESET must be its latest event's, and every comment must be there exactly once.
+   */
+  mixed?: boolean;
   /** Give up waiting for the queues to settle after this long. */
   settleTimeoutMs?: number;
   log?: (line: string) => void;
@@ -55,6 +61,8 @@ export interface ChaosReport {
   esetLimitPerSecond: number;
   crashes: number;
   repeatApplies: boolean;
+  /** Mixed lives: ticket events delivered, incidents whose final state is not their latest event's, comments missing or doubled. */
+  mixed?: { events: number; wrongFinalState: number; commentsMissing: number; commentsDoubled: number };
   seconds: number;
   ok: boolean;
 }
@@ -199,13 +207,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
    * A ticketing system: retries 5xx, 409 and 429 (as Jira does) and connection errors with a short
    * backoff, at most 30 times.
    */
-  const deliver = async (id: string) => {
-    const body = JSON.stringify({
-      incidentUuid: id,
-      closureReason: 'true-positive',
-      comment: `Chaos ${id}`,
-      ticketId: `CH-${id.slice(0, 6)}`,
-    });
+  const deliver = async ({ id, body }: Delivery) => {
     const webhookId = `msg_${randomUUID()}`;
     for (let attempt = 0; attempt < 30; attempt++) {
       if (restarting) await restarting;
@@ -245,17 +247,18 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     answers['gave-up'] = (answers['gave-up'] ?? 0) + 1;
   };
 
+  const deliveries = options.mixed ? lives(ids, seed) : ids.map(closeOnly);
   let next = 0;
   await Promise.all(
     Array.from({ length: senders }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++] as string;
-        await deliver(id);
+      while (next < deliveries.length) {
+        const d = deliveries[next++] as Delivery;
+        await deliver(d);
       }
     }),
   );
   if (restarting) await restarting;
-  log(`all ${n} requests answered; waiting for the retry queue to drain`);
+  log(`all ${deliveries.length} requests answered; waiting for the retry queue to drain`);
 
   // Settled: the retry queue stays empty (nothing visible, in flight or delayed) twice in a row.
   // The wait goes on while ESET keeps seeing calls, and gives up after a minute without progress.
@@ -297,14 +300,41 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   let closedMoreThanOnce = 0;
   const lostIncidents: string[] = [];
   const unsettledIncidents: string[] = [];
+  let wrongFinalState = 0;
+  let commentsMissing = 0;
+  let commentsDoubled = 0;
   for (const id of ids) {
     const incident = state.incidents[id];
     const applied = incident?.closesApplied ?? 0;
     if (incident?.status === 'INCIDENT_STATUS_CLOSED') closed += 1;
-    if (applied > 1) closedMoreThanOnce += 1;
-    if (accepted.has(id) && incident?.status !== 'INCIDENT_STATUS_CLOSED' && !deadIds.has(id))
+    if (!options.mixed) {
+      if (applied > 1) closedMoreThanOnce += 1;
+      if (accepted.has(id) && incident?.status !== 'INCIDENT_STATUS_CLOSED' && !deadIds.has(id))
+        lostIncidents.push(id);
+      continue;
+    }
+    // Mixed: the latest event decides the state; every text a ticket sent is there exactly once.
+    const mine = deliveries.filter((d) => d.id === id);
+    const latest = mine
+      .filter((d) => d.action !== 'comment')
+      .sort((a, b) => (a.at < b.at ? -1 : 1))
+      .at(-1);
+    const want = latest?.action === 'close' ? 'INCIDENT_STATUS_CLOSED' : 'INCIDENT_STATUS_OPEN';
+    const parked = deadIds.has(id);
+    if (latest && incident?.status !== want && !parked) {
+      wrongFinalState += 1;
       lostIncidents.push(id);
+    }
+    const textsAtEset = (incident?.comments ?? []).map((c) => c.text);
+    for (const d of mine) {
+      if (!d.text) continue;
+      const times = textsAtEset.filter((t) => t === d.text).length;
+      // A close or reopen a later event superseded may never reach ESET; a comment always must.
+      if (times === 0 && d.action === 'comment' && !parked) commentsMissing += 1;
+      if (times > 1) commentsDoubled += 1;
+    }
   }
+  if (options.mixed) closedMoreThanOnce = commentsDoubled;
   const esetCalls = state.calls.length;
   await sandbox.close();
   await queues.close();
@@ -330,7 +360,77 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     crashes,
     repeatApplies: options.repeatApplies === true,
     seconds: Math.round((Date.now() - started) / 100) / 10,
-    ok: settled && lostIncidents.length === 0 && closedMoreThanOnce === 0,
+    ...(options.mixed
+      ? { mixed: { events: deliveries.length, wrongFinalState, commentsMissing, commentsDoubled } }
+      : {}),
+    ok: settled && lostIncidents.length === 0 && closedMoreThanOnce === 0 && commentsMissing === 0,
+  };
+}
+
+interface Delivery {
+  id: string;
+  action: 'close' | 'reopen' | 'comment';
+  /** `occurredAt`, or '' for the plain close-only run. */
+  at: string;
+  /** A text that must reach ESET (a comment, a close's final comment, a reopen's comment). */
+  text?: string;
+  body: string;
+}
+
+function closeOnly(id: string): Delivery {
+  const comment = `Chaos ${id}`;
+  const body = JSON.stringify({
+    incidentUuid: id,
+    closureReason: 'true-positive',
+    comment,
+    ticketId: `CH-${id.slice(0, 6)}`,
+  });
+  return { id, action: 'close', at: '', text: comment, body };
+}
+
+/**
+ * A ticket's life per incident: closed, sometimes reopened (with a note) and closed again, with
+ * comments in between, each event stamped with when it happened; all deliveries shuffled.
+ */
+function lives(ids: readonly string[], seed: number): Delivery[] {
+  const random = seeded(seed);
+  const all: Delivery[] = [];
+  ids.forEach((id, n) => {
+    const steps: Array<'close' | 'reopen' | 'comment'> = ['close'];
+    if (random() < 0.5) steps.push('reopen', ...(random() < 0.5 ? (['close'] as const) : []));
+    const comments = Math.floor(random() * 3);
+    for (let c = 0; c < comments; c++) steps.splice(1 + Math.floor(random() * steps.length), 0, 'comment');
+    steps.forEach((action, i) => {
+      const at = new Date(Date.UTC(2026, 11, 1, 10, 0, 0) + n * 60_000 + i * 1000).toISOString();
+      const text = `${action} ${i} of ${id.slice(0, 8)}`;
+      const withText = action !== 'reopen' || random() < 0.5;
+      const body = JSON.stringify({
+        action,
+        incidentUuid: id,
+        ...(action === 'close' ? { closureReason: 'true-positive' } : {}),
+        ...(withText ? { comment: text } : {}),
+        ticketId: `CH-${id.slice(0, 6)}`,
+        occurredAt: at,
+      });
+      all.push({ id, action, at, ...(withText ? { text } : {}), body });
+    });
+  });
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [all[i], all[j]] = [all[j] as Delivery, all[i] as Delivery];
+  }
+  return all;
+}
+
+/** mulberry32: the same seed gives the same lives and order on every machine. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
 
@@ -390,6 +490,13 @@ export function formatReport(r: ChaosReport): string {
     ],
     ['ESET calls per close', String(r.esetCallsPerClose)],
     ['highest ESET calls in any second', `${r.maxEsetCallsPerSecond} (limit ${r.esetLimitPerSecond})`],
+    ...(r.mixed
+      ? ([
+          ['ticket events delivered (shuffled)', String(r.mixed.events)],
+          ["incidents not in their latest event's state", String(r.mixed.wrongFinalState)],
+          ['comments missing / doubled at ESET', `${r.mixed.commentsMissing} / ${r.mixed.commentsDoubled}`],
+        ] as Array<[string, string]>)
+      : []),
     ['bridge crashes (SIGKILL)', String(r.crashes)],
     ['ESET applies repeats again', r.repeatApplies ? 'yes (and some 500s were applied)' : 'no'],
     ['time', `${r.seconds} s`],
