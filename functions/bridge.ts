@@ -1,8 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { loadDynamo } from './aws/dynamodb';
 import { type Clock, systemClock } from './clock/clock';
 import type { Config } from './config/config';
 import { credentialsResolver, webhookSecretsResolver } from './config/secrets';
+import { ConfigError, describeError } from './errors/errors';
 import { EsetClient } from './eset/client';
 import { TokenProvider } from './eset/token-provider';
 import type { ReceiveDeps } from './handlers/receive-handler';
@@ -14,6 +16,7 @@ import { createObservability, esetCallObserver, type Observability } from './obs
 import { createRecorder, type OutcomeListener } from './observability/outcomes';
 import type { Pacer } from './pacing/pacer';
 import { RateLimiter } from './pacing/rate-limiter';
+import { SharedBudget } from './pacing/shared-budget';
 import { type RetryQueue, SqsRetryQueue } from './retry-queue/queue';
 
 export interface BridgeOverrides {
@@ -34,9 +37,12 @@ export interface BridgeOverrides {
 export interface Bridge {
   receive: ReceiveDeps;
   retry: RetryDeps;
+  /** The default tenant's parts (ESET_TENANT). */
   tokens: TokenProvider;
   pacer: Pacer;
   eset: EsetClient;
+  /** Any tenant's parts, built on first use. */
+  tenant: (name: string) => TenantParts;
   worker: IncidentWorker;
   timing: WorkerTiming;
 }
@@ -64,24 +70,52 @@ export function workerTiming(config: Config): WorkerTiming {
 export function createBridge(config: Config, overrides: BridgeOverrides = {}): Bridge {
   const clock = overrides.clock ?? systemClock;
   const obs = overrides.observability ?? createObservability();
-  const tokens = new TokenProvider({
-    authUrl: config.esetAuthUrl,
-    credentials: credentialsResolver(config.esetCredentials),
-    clock,
-    timeoutMs: config.esetTimeoutMs,
-    integrationName: config.esetIntegrationName,
-    ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-  });
-  const pacer = overrides.pacer ?? new RateLimiter(config.esetMaxRps, clock);
-  const eset = new EsetClient({
-    apiUrl: config.esetApiUrl,
-    tokens,
-    pacer,
-    clock,
-    integrationName: config.esetIntegrationName,
-    observe: esetCallObserver(obs),
-    ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-  });
+  const dynamo = dynamoLoader(config, overrides.dynamo);
+  const tenants = new Map<string, TenantParts>();
+  /** A tenant's ESET client, token cache and rate budget, built on first use. */
+  const partsOf = (name: string): TenantParts => {
+    const known = tenants.get(name);
+    if (known) return known;
+    const tenant = config.tenants[name];
+    if (!tenant)
+      throw new ConfigError(`Unknown ESET tenant ${name.slice(0, 64)}`, [
+        `unknown tenant ${name.slice(0, 64)}`,
+      ]);
+    const tokens = new TokenProvider({
+      authUrl: tenant.authUrl,
+      credentials: credentialsResolver(tenant.credentials),
+      clock,
+      timeoutMs: config.esetTimeoutMs,
+      integrationName: config.esetIntegrationName,
+      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+    });
+    const pacer =
+      overrides.pacer ??
+      (config.stateTable
+        ? new SharedBudget({
+            table: config.stateTable.table,
+            tenant: name,
+            perSecond: tenant.rateLimit,
+            clock,
+            dynamo,
+            onError: (err) =>
+              obs.logger.warn('rate budget unavailable', { tenant: name, error: describeError(err) }),
+          })
+        : new RateLimiter(Math.min(config.esetMaxRps, tenant.rateLimit), clock));
+    const eset = new EsetClient({
+      apiUrl: tenant.apiUrl,
+      tokens,
+      pacer,
+      clock,
+      integrationName: config.esetIntegrationName,
+      observe: esetCallObserver(obs, name),
+      ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+    });
+    const parts = { tokens, pacer, eset };
+    tenants.set(name, parts);
+    return parts;
+  };
+  const home = partsOf(config.tenant);
   const queue =
     overrides.queue ??
     new SqsRetryQueue({
@@ -89,11 +123,11 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
       ...(config.deadLetterQueueUrl ? { deadLetterQueueUrl: config.deadLetterQueueUrl } : {}),
       ...(overrides.sqs ? { client: overrides.sqs } : {}),
     });
-  const store = overrides.store ?? dynamoStore(config, overrides.dynamo);
+  const store = overrides.store ?? dynamoStore(config, dynamo);
   const timing = workerTiming(config);
   const record = createRecorder(obs, overrides.onOutcome);
   const worker = new IncidentWorker({
-    eset,
+    eset: (tenant) => partsOf(tenant).eset,
     store,
     queue,
     clock,
@@ -116,15 +150,31 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
   return {
     receive: { ...common, webhookSecrets, routes: config.routes },
     retry: { ...common, queue },
-    tokens,
-    pacer,
-    eset,
+    tokens: home.tokens,
+    pacer: home.pacer,
+    eset: home.eset,
+    tenant: partsOf,
     worker,
     timing,
   };
 }
 
-function dynamoStore(config: Config, client: DynamoDBClient | undefined): IncidentStore {
+interface TenantParts {
+  tokens: TokenProvider;
+  pacer: Pacer;
+  eset: EsetClient;
+}
+
+/** One DynamoDB client per container, loaded on first use, for the records and the rate budget. */
+function dynamoLoader(config: Config, client: DynamoDBClient | undefined) {
+  let loaded: ReturnType<typeof loadDynamo> | undefined;
+  return () => {
+    loaded ??= loadDynamo(config.stateTable?.endpoint, client);
+    return loaded;
+  };
+}
+
+function dynamoStore(config: Config, dynamo: ReturnType<typeof dynamoLoader>): IncidentStore {
   const table = config.stateTable;
   if (!table) {
     // Both entries require STATE_TABLE; a store that says so keeps a mistake loud.
@@ -133,9 +183,5 @@ function dynamoStore(config: Config, client: DynamoDBClient | undefined): Incide
       put: () => Promise.reject(new Error('STATE_TABLE is not configured')),
     };
   }
-  return new DynamoIncidentStore({
-    table: table.table,
-    ...(table.endpoint ? { endpoint: table.endpoint } : {}),
-    ...(client ? { client } : {}),
-  });
+  return new DynamoIncidentStore({ table: table.table, dynamo });
 }

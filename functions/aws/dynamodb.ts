@@ -7,11 +7,15 @@ const isLoopback = (url: string) => /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\]
  * loads the SDK). `endpoint`: a DynamoDB-protocol server (dynalite locally); a loopback one gets
  * placeholder credentials, anything else the normal provider chain.
  */
-export async function loadDynamo(endpoint?: string): Promise<{
+export async function loadDynamo(
+  endpoint?: string,
+  ready?: DynamoDBClient,
+): Promise<{
   client: DynamoDBClient;
   mod: typeof import('@aws-sdk/client-dynamodb');
 }> {
   const mod = await import('@aws-sdk/client-dynamodb');
+  if (ready) return { client: ready, mod };
   const client = new mod.DynamoDBClient(
     endpoint
       ? {

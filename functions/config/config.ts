@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { ConfigError } from '../errors/errors';
-import { ESET_REGIONS, type EsetRegion } from '../eset/regions';
+import { ESET_REGIONS } from '../eset/regions';
 import {
   buildRouteTable,
   parseRouteSecrets,
@@ -8,6 +8,7 @@ import {
   type RouteTable,
   secretsFor,
 } from '../senders/routes';
+import { parseTenants, type TenantConfig, tenantFrom } from './tenants';
 
 const intFrom = (name: string, def: number, min: number, max: number) =>
   z._default(
@@ -68,6 +69,9 @@ const EnvSchema = z.object({
       .check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'STATE_TABLE must be a DynamoDB table name' })),
   ),
   AWS_ENDPOINT_URL_DYNAMODB: optionalUrl('AWS_ENDPOINT_URL_DYNAMODB'),
+  ESET_TENANTS: nonEmpty('ESET_TENANTS'),
+  // ESET's limit per API user (calls per second), shared by every process through STATE_TABLE.
+  ESET_RATE_LIMIT: intFrom('ESET_RATE_LIMIT', 10, 1, 10),
   ESET_TENANT: z._default(
     z
       .string()
@@ -107,6 +111,10 @@ export interface Config {
   maxBodyBytes: number;
   /** Which adapter and authentication serve which path (SENDERS_CONFIG; canonical only when unset). */
   routes: RouteTable;
+  /** Every ESET tenant by name; `tenant` (ESET_TENANT) is the default one, whose URLs and credentials are also above. */
+  tenants: Readonly<Record<string, TenantConfig>>;
+  /** ESET's calls per second per API user (ESET_RATE_LIMIT), unless a tenant says otherwise. */
+  esetRateLimit: number;
   /** The DynamoDB table of incident records (STATE_TABLE), and its endpoint when not AWS's own. */
   stateTable?: { table: string; endpoint?: string };
   tenant: string;
@@ -149,23 +157,44 @@ export function loadConfig(
   }
   const e = parsed.data;
 
-  let esetApiUrl = e.ESET_API_URL;
-  let esetAuthUrl = e.ESET_AUTH_URL;
-  if (e.ESET_REGION) {
-    const urls = regionUrls(e.ESET_REGION);
-    esetApiUrl ??= urls.api;
-    esetAuthUrl ??= urls.auth;
+  // The default tenant from the top-level variables, then any others from ESET_TENANTS.
+  const tenants: Record<string, TenantConfig> = {};
+  const topLevel =
+    e.ESET_REGION || e.ESET_API_URL || e.ESET_AUTH_URL || e.ESET_USERNAME || e.ESET_CREDENTIALS_SECRET_ARN;
+  if (topLevel || !e.ESET_TENANTS) {
+    const one = tenantFrom(
+      e.ESET_TENANT,
+      {
+        ...(e.ESET_REGION ? { region: e.ESET_REGION } : {}),
+        ...(e.ESET_API_URL ? { apiUrl: e.ESET_API_URL } : {}),
+        ...(e.ESET_AUTH_URL ? { authUrl: e.ESET_AUTH_URL } : {}),
+        ...(e.ESET_USERNAME ? { username: e.ESET_USERNAME } : {}),
+        ...(e.ESET_PASSWORD ? { password: e.ESET_PASSWORD } : {}),
+        ...(e.ESET_CREDENTIALS_SECRET_ARN ? { credentialsSecretArn: e.ESET_CREDENTIALS_SECRET_ARN } : {}),
+      },
+      {
+        region: 'ESET_REGION',
+        apiUrl: 'ESET_API_URL',
+        authUrl: 'ESET_AUTH_URL',
+        credentials: 'ESET_USERNAME and ESET_PASSWORD, or ESET_CREDENTIALS_SECRET_ARN,',
+      },
+      e.ESET_RATE_LIMIT,
+    );
+    problems.push(...one.problems);
+    if (one.tenant) tenants[one.tenant.name] = one.tenant;
   }
-  if (!esetApiUrl) problems.push('ESET_REGION or ESET_API_URL is required');
-  if (!esetAuthUrl) problems.push('ESET_REGION or ESET_AUTH_URL is required');
-
-  let esetCredentials: SecretSource<Credentials> | undefined;
-  if (e.ESET_USERNAME && e.ESET_PASSWORD) {
-    esetCredentials = { kind: 'value', value: { username: e.ESET_USERNAME, password: e.ESET_PASSWORD } };
-  } else if (e.ESET_CREDENTIALS_SECRET_ARN) {
-    esetCredentials = { kind: 'secretsManager', arn: e.ESET_CREDENTIALS_SECRET_ARN };
-  } else {
-    problems.push('ESET_USERNAME and ESET_PASSWORD, or ESET_CREDENTIALS_SECRET_ARN, are required');
+  if (e.ESET_TENANTS) {
+    const more = parseTenants(e.ESET_TENANTS, e.ESET_RATE_LIMIT);
+    problems.push(...more.problems);
+    for (const t of more.tenants) {
+      if (tenants[t.name])
+        problems.push(`ESET_TENANTS.${t.name}: defined twice (also by the ESET_* variables, ESET_TENANT)`);
+      else tenants[t.name] = t;
+    }
+  }
+  const known = Object.keys(tenants);
+  if (known.length > 0 && !tenants[e.ESET_TENANT]) {
+    problems.push(`ESET_TENANT names no tenant (${e.ESET_TENANT}; known: ${known.join(', ')})`);
   }
 
   let routes = buildRouteTable();
@@ -174,6 +203,14 @@ export function loadConfig(
       routes = parseSendersConfig(e.SENDERS_CONFIG);
     } catch (err) {
       problems.push(...(err as Error).message.split('; '));
+    }
+  }
+
+  for (const route of routes.routes) {
+    if (route.tenant && !tenants[route.tenant]) {
+      problems.push(
+        `SENDERS_CONFIG routes.${route.path}.tenant: unknown tenant ${route.tenant} (known: ${known.join(', ') || 'none'})`,
+      );
     }
   }
 
@@ -191,15 +228,18 @@ export function loadConfig(
     problems.push('RETRY_BASE_SECONDS must not exceed RETRY_MAX_DELAY_SECONDS');
   }
 
-  if (problems.length > 0 || !esetApiUrl || !esetAuthUrl || !esetCredentials) {
+  const home = tenants[e.ESET_TENANT];
+  if (problems.length > 0 || !home) {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, problems);
   }
 
   return {
-    esetApiUrl: esetApiUrl.replace(/\/+$/, ''),
-    esetAuthUrl: esetAuthUrl.replace(/\/+$/, ''),
+    esetApiUrl: home.apiUrl,
+    esetAuthUrl: home.authUrl,
     esetIntegrationName: e.ESET_INTEGRATION_NAME,
-    esetCredentials,
+    esetCredentials: home.credentials,
+    tenants,
+    esetRateLimit: e.ESET_RATE_LIMIT,
     ...(webhookSecret ? { webhookSecret } : {}),
     ...(e.RETRY_QUEUE_URL ? { retryQueueUrl: e.RETRY_QUEUE_URL } : {}),
     ...(e.DEAD_LETTER_QUEUE_URL ? { deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL } : {}),
@@ -249,11 +289,4 @@ function localSecretProblems(value: string, routes: RouteTable): string[] {
     }
   }
   return problems;
-}
-
-function regionUrls(region: EsetRegion): { api: string; auth: string } {
-  return {
-    api: `https://${region}.incident-management.eset.systems`,
-    auth: `https://${region}.business-account.iam.eset.systems`,
-  };
 }

@@ -6,7 +6,7 @@ import { errorAnswer, type HttpAnswer, json } from '../http/answers';
 import { StoreUnavailableError } from '../incidents/store';
 import type { IncidentWorker } from '../incidents/worker';
 import { MetricName } from '../observability/metric-names';
-import type { Observability } from '../observability/observability';
+import { type Observability, publishMetrics } from '../observability/observability';
 import type { Recorder } from '../observability/outcomes';
 import { admit, deliveryId, type IntakeDeps } from '../senders/intake';
 
@@ -71,7 +71,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
       }
       return errorAnswer(err);
     } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      publishMetrics(deps);
       logger.resetKeys();
     }
   };

@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { Config } from '../config/config';
 import { describeError } from '../errors/errors';
 import type { IncidentWorker } from '../incidents/worker';
-import type { Observability } from '../observability/observability';
+import { type Observability, publishMetrics } from '../observability/observability';
 import type { Recorder } from '../observability/outcomes';
 import { parseRetryMessage } from '../retry-queue/message';
 import type { RetryQueue } from '../retry-queue/queue';
@@ -22,7 +22,7 @@ export interface RetryDeps extends Observability {
  * dead-lettered by the bridge with the reason, rather than moved by SQS without one.
  */
 export function makeRetryHandler(deps: RetryDeps) {
-  const { logger, metrics, queue, record } = deps;
+  const { logger, queue, record } = deps;
   const processor = new BatchProcessor(EventType.SQS);
 
   const one = async (msg: SQSRecord): Promise<void> => {
@@ -79,7 +79,7 @@ export function makeRetryHandler(deps: RetryDeps) {
         throwOnFullBatchFailure: false,
       });
     } finally {
-      metrics.publishStoredMetrics();
+      publishMetrics(deps);
     }
   };
 }

@@ -19,6 +19,8 @@ export class DynamoIncidentStore implements IncidentStore {
       table: string;
       endpoint?: string;
       client?: DynamoDBClient;
+      /** A shared loader (the bridge's), instead of one of its own. */
+      dynamo?: () => ReturnType<typeof loadDynamo>;
       now?: () => number;
     },
   ) {}
@@ -78,9 +80,7 @@ export class DynamoIncidentStore implements IncidentStore {
   }
 
   private load() {
-    this.loaded ??= loadDynamo(this.opts.endpoint).then((l) =>
-      this.opts.client ? { ...l, client: this.opts.client } : l,
-    );
+    this.loaded ??= this.opts.dynamo?.() ?? loadDynamo(this.opts.endpoint, this.opts.client);
     return this.loaded;
   }
 }

@@ -19,8 +19,11 @@ export interface ReconcilePolicy {
   maxAgeSeconds: number;
 }
 
+/** The ESET client of a tenant: its own API user, token cache and rate budget. */
+export type EsetFor = (tenant: string) => Pick<EsetClient, 'send'>;
+
 export interface ReconcileDeps {
-  eset: Pick<EsetClient, 'send'>;
+  eset: EsetFor;
   store: IncidentStore;
   clock: Pick<Clock, 'now'>;
   random: () => number;
@@ -96,6 +99,7 @@ export class Session {
   private refused: { call: MutatingCall; key: string; status: number; reason: string } | undefined;
   /** The last answer's extra facts (authFailure) for the wait it ends in. */
   private authFailure = false;
+  private readonly eset: Pick<EsetClient, 'send'>;
 
   constructor(
     private readonly deps: ReconcileDeps,
@@ -104,6 +108,7 @@ export class Session {
   ) {
     this.rec = structuredClone(version.rec);
     this.fresh = opts.fast === true;
+    this.eset = deps.eset(version.rec.tenant);
   }
 
   /** The record as this session last saw it (with its own unsaved changes). */
@@ -234,7 +239,7 @@ export class Session {
   /** `GET /v2/incidents/{uuid}`: what ESET says now. */
   private async read(): Promise<SessionEnd | undefined> {
     if (!this.canCall()) return this.wait(this.now(), 'time');
-    const answer = await this.deps.eset.send(EsetRequests.read(this.rec.incidentUuid), {
+    const answer = await this.eset.send(EsetRequests.read(this.rec.incidentUuid), {
       deadline: this.opts.deadline,
       timeoutMs: this.opts.callTimeoutMs,
       priority: 'read',
@@ -273,7 +278,7 @@ export class Session {
       return undefined;
     }
     if (!this.canCall()) return this.wait(this.now(), 'time');
-    const answer = await this.deps.eset.send(EsetRequests.comments(this.rec.incidentUuid), {
+    const answer = await this.eset.send(EsetRequests.comments(this.rec.incidentUuid), {
       deadline: this.opts.deadline,
       timeoutMs: this.opts.callTimeoutMs,
       priority: 'read',
@@ -318,7 +323,7 @@ export class Session {
     const nextAt = Date.parse(p.nextAt);
     if (nextAt > now) return this.wait(nextAt, 'pending', undefined, false);
     if (!this.canCall()) return this.wait(now, 'time');
-    const answer = await this.deps.eset.send(
+    const answer = await this.eset.send(
       { call: p.call, incidentUuid: this.rec.incidentUuid, method: 'POST', path: p.path, body: p.body },
       { deadline: this.opts.deadline, timeoutMs: this.opts.callTimeoutMs, responseId: p.responseId },
     );
@@ -390,7 +395,7 @@ export class Session {
     this.change((r) => {
       r.progress.calls = (r.progress.calls ?? 0) + 1;
     });
-    const answer = await this.deps.eset.send(req, {
+    const answer = await this.eset.send(req, {
       deadline: this.opts.deadline,
       timeoutMs: this.opts.callTimeoutMs,
     });

@@ -45,6 +45,8 @@ export const MetricName = {
   EsetLatency: 'EsetLatency',
   /** Number of ESET calls made. */
   EsetCalls: 'EsetCalls',
+  /** ESET answered 429: the shared budget was exceeded (or ESET throttles harder than documented). */
+  EsetThrottled: 'EsetThrottled',
   /** A repeated delivery answered from the idempotency store (replayed, or 409 while in progress). */
   Duplicate: 'Duplicate',
   /** A sender's payload without an ESET incident id, answered 200 "ignored". */

@@ -58,6 +58,14 @@ const RouteSchema = z.strictObject({
   reopenedWhen: z.optional(ConditionsSchema),
   commentedWhen: z.optional(ConditionsSchema),
   onMissingIncident: z.optional(z.enum(['ignore', 'reject'], { error: 'must be ignore or reject' })),
+  /** Which ESET tenant (ESET_TENANTS) this route's incidents belong to; default ESET_TENANT. */
+  tenant: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be a tenant name (1-64 letters, digits, . _ -)' }),
+      ),
+  ),
   comments: z.optional(z.enum(COMMENT_POLICIES, { error: `must be ${COMMENT_POLICIES.join(', ')}` })),
   ignoreActors: z.optional(z.array(text)),
 });
@@ -92,6 +100,8 @@ export interface Route {
   readonly path: string;
   readonly adapter: Adapter;
   readonly auth: AuthSpec;
+  /** The ESET tenant of this route's incidents (undefined: ESET_TENANT). */
+  readonly tenant?: string;
 }
 
 export interface RouteTable {
@@ -175,7 +185,7 @@ export function buildRouteTable(config?: SendersConfig): RouteTable {
             ...(input.auth.header ? { header: input.auth.header.toLowerCase() } : {}),
           }
         : DEFAULT_AUTH[adapterName];
-      byPath.set(key, { path, adapter, auth });
+      byPath.set(key, { path, adapter, auth, ...(input.tenant ? { tenant: input.tenant } : {}) });
     } catch (err) {
       problems.push(...(err as Error).message.split('; ').map((m) => `${at}.${m}`));
     }
