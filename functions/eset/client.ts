@@ -95,6 +95,9 @@ export interface SendOptions {
  * observer (logs, metrics).
  */
 export class EsetClient {
+  /** 429s in a row, without another answer in between. */
+  private throttled = 0;
+
   constructor(
     private readonly opts: {
       apiUrl: string;
@@ -118,8 +121,12 @@ export class EsetClient {
     }
     const final = answer as EsetAnswer;
     if (final.kind === 'response' && final.status === 429) {
-      this.opts.pacer.pause(retryAfterMs(final.retryAfter, this.opts.clock.now()) ?? 1000);
-    }
+      // Without Retry-After, each 429 in a row doubles the shared pause (1 s, 2 s, 4 s, ...): an
+      // ESET that throttles harder than its documented 10 per second is not hammered at that rate.
+      this.throttled += 1;
+      const backoff = 1000 * 2 ** Math.min(this.throttled - 1, 6);
+      this.opts.pacer.pause(retryAfterMs(final.retryAfter, this.opts.clock.now()) ?? backoff);
+    } else if (final.kind === 'response') this.throttled = 0;
     this.opts.observe?.({
       call: request.call,
       resend: options.responseId !== undefined,

@@ -47,7 +47,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
         return json(200, { status: 'ignored', reason: ticket.reason, ...ticketId });
       }
       const answer = await deps.worker.onEvent(ticket.event, {
-        tenant: deps.config.tenant,
+        tenant: admitted.route.tenant ?? deps.config.tenant,
         correlationId,
         route,
       });

@@ -95,4 +95,74 @@ describe('loadConfig', () => {
     expect(c.esetCredentials).toEqual({ kind: 'secretsManager', arn: 'arn:creds' });
     expect(c.webhookSecret).toEqual({ kind: 'secretsManager', arn: 'arn:hook' });
   });
+
+  describe('ESET tenants', () => {
+    const tenants = JSON.stringify({
+      acme: { region: 'de', credentialsSecretArn: 'arn:aws:secretsmanager:eu-central-1:1:secret:acme' },
+      globex: {
+        apiUrl: 'http://127.0.0.1:9001',
+        authUrl: 'http://127.0.0.1:9001',
+        username: 'g',
+        password: 'p',
+        rateLimit: 5,
+      },
+    });
+
+    it('adds the tenants of ESET_TENANTS to the default one, each with its URLs, credentials and limit', () => {
+      const config = loadConfig({ ...base, ESET_TENANTS: tenants });
+      expect(Object.keys(config.tenants).sort()).toEqual(['acme', 'default', 'globex']);
+      expect(config.tenants.acme).toMatchObject({
+        apiUrl: 'https://de.incident-management.eset.systems',
+        credentials: { kind: 'secretsManager' },
+        rateLimit: 10,
+      });
+      expect(config.tenants.globex).toMatchObject({ apiUrl: 'http://127.0.0.1:9001', rateLimit: 5 });
+    });
+
+    it('serves with ESET_TENANTS alone when ESET_TENANT names one of them', () => {
+      const config = loadConfig({ ESET_TENANTS: tenants, ESET_TENANT: 'acme' });
+      expect(config.tenant).toBe('acme');
+      expect(config.esetApiUrl).toBe('https://de.incident-management.eset.systems');
+    });
+
+    it('names a route whose tenant is unknown, at cold start', () => {
+      const senders = JSON.stringify({ routes: { '/jira': { tenant: 'initech' } } });
+      expect(() => loadConfig({ ...base, ESET_TENANTS: tenants, SENDERS_CONFIG: senders })).toThrow(
+        /SENDERS_CONFIG routes\.\/jira\.tenant: unknown tenant initech \(known: default, acme, globex\)/,
+      );
+    });
+
+    it('names a tenant without credentials or URLs, and a default tenant that does not exist', () => {
+      let message = '';
+      try {
+        loadConfig({
+          ESET_TENANTS: JSON.stringify({
+            acme: { region: 'de', username: 'u', password: 'p' },
+            initech: { region: 'de' },
+            umbrella: {},
+          }),
+          ESET_TENANT: 'nobody',
+        });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toContain(
+        'ESET_TENANTS.initech.credentialsSecretArn (or username and password) are required',
+      );
+      expect(message).toContain('ESET_TENANTS.umbrella.region or ESET_TENANTS.umbrella.apiUrl is required');
+      expect(message).toContain('ESET_TENANT names no tenant (nobody; known: acme)');
+    });
+
+    it('refuses malformed ESET_TENANTS without quoting it', () => {
+      expect(() => loadConfig({ ...base, ESET_TENANTS: '{"acme": {"password": "hunter2-secret"' })).toThrow(
+        /^Invalid configuration: ESET_TENANTS must be JSON$/,
+      );
+      expect(() =>
+        loadConfig({
+          ...base,
+          ESET_TENANTS: '{"acme":{"rateLimit":50,"region":"eu","username":"u","password":"p"}}',
+        }),
+      ).toThrow(/ESET_TENANTS acme\.rateLimit: must be 1 to 10/);
+    });
+  });
 });
