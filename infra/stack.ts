@@ -7,7 +7,7 @@ import { BridgeFunction } from './constructs/bridge-function';
 import { Monitoring } from './constructs/monitoring';
 import { MAX_RECEIVE_COUNT, RetryQueues, VISIBILITY_TIMEOUT_FACTOR } from './constructs/retry-queues';
 import { readSettings } from './constructs/settings';
-import { STATE_ACTIONS, StateTable } from './constructs/state-table';
+import { BUDGET_ACTIONS, BUDGET_KEYS_CONDITION, STATE_ACTIONS, StateTable } from './constructs/state-table';
 
 /** Repository root: the functions are bundled from here with the root lock file. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -62,7 +62,20 @@ export class EsetCloseBridgeStack extends Stack {
         'object of per-route secrets {"/":"whsec_...","/jira":"...","/servicenow":"..."}.',
       generateSecretString: { excludePunctuation: true, passwordLength: 32 },
     });
-    for (const secret of [esetCredentials, webhookSecret]) {
+    // One credentials secret per further ESET tenant (esetTenants), each an API user of its own.
+    const tenantSecrets = Object.keys(settings.esetTenants).map((name, i) => ({
+      name,
+      secret: new secretsmanager.Secret(this, `EsetCredentialsTenant${i + 1}`, {
+        description: `ESET Connect API user of tenant ${name} as {"username","password"}; set the real values after deploy.`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username: 'REPLACE_WITH_ESET_API_USER' }),
+          generateStringKey: 'password',
+          excludePunctuation: true,
+          passwordLength: 32,
+        },
+      }),
+    }));
+    for (const secret of [esetCredentials, webhookSecret, ...tenantSecrets.map((t) => t.secret)]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
@@ -79,7 +92,18 @@ export class EsetCloseBridgeStack extends Stack {
       ESET_REGION: settings.esetRegion,
       ESET_CREDENTIALS_SECRET_ARN: esetCredentials.secretArn,
       RETRY_QUEUE_URL: queues.queue.queueUrl,
-      ESET_MAX_RPS: String(settings.esetMaxRps),
+      ...(tenantSecrets.length > 0
+        ? {
+            ESET_TENANTS: this.toJsonString(
+              Object.fromEntries(
+                tenantSecrets.map(({ name, secret }) => [
+                  name,
+                  { ...settings.esetTenants[name], credentialsSecretArn: secret.secretArn },
+                ]),
+              ),
+            ),
+          }
+        : {}),
       RETRY_BASE_SECONDS: '5',
       RETRY_MAX_DELAY_SECONDS: '900',
       RETRY_MAX_AGE_SECONDS: '86400',
@@ -110,11 +134,13 @@ export class EsetCloseBridgeStack extends Stack {
       },
     });
     receive.allow('EnqueueRetries', ['sqs:SendMessage'], [queues.queue.queueArn]);
+    const esetSecretArns = [esetCredentials.secretArn, ...tenantSecrets.map((t) => t.secret.secretArn)];
     receive.allow('IncidentRecords', [...STATE_ACTIONS], [state.table.tableArn]);
+    receive.allow('SharedEsetBudget', [...BUDGET_ACTIONS], [state.table.tableArn], BUDGET_KEYS_CONDITION);
     receive.allow(
       'ReadSecrets',
       ['secretsmanager:GetSecretValue'],
-      [esetCredentials.secretArn, webhookSecret.secretArn],
+      [...esetSecretArns, webhookSecret.secretArn],
     );
 
     const retry = new BridgeFunction(this, 'Retry', {
@@ -130,6 +156,7 @@ export class EsetCloseBridgeStack extends Stack {
       },
     });
     retry.allow('IncidentRecords', [...STATE_ACTIONS], [state.table.tableArn]);
+    retry.allow('SharedEsetBudget', [...BUDGET_ACTIONS], [state.table.tableArn], BUDGET_KEYS_CONDITION);
     retry.allow(
       'ConsumeRetryQueue',
       ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
@@ -140,7 +167,7 @@ export class EsetCloseBridgeStack extends Stack {
       ['sqs:SendMessage'],
       [queues.queue.queueArn, queues.deadLetterQueue.queueArn],
     );
-    retry.allow('ReadEsetCredentials', ['secretsmanager:GetSecretValue'], [esetCredentials.secretArn]);
+    retry.allow('ReadEsetCredentials', ['secretsmanager:GetSecretValue'], esetSecretArns);
 
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
     const retryMapping = retry.fn.addEventSourceMapping('RetryQueueMapping', {
@@ -150,9 +177,8 @@ export class EsetCloseBridgeStack extends Stack {
       // only add its length to every retry's delay.
       maxBatchingWindow: Duration.seconds(0),
       reportBatchItemFailures: true,
-      // ESET allows 10 requests per second per API user. Each retry process allows itself
-      // ESET_MAX_RPS (2), so 2 concurrent instances use at most 4 rps and the receive path keeps
-      // 6 for live webhooks. readSettings() refuses a combination above that.
+      // ESET allows 10 requests per second per API user; every process takes its calls from the
+      // budget shared through the state table, so more instances would only wait for it.
       maxConcurrency: settings.retryMaxConcurrency,
     });
 
@@ -169,6 +195,7 @@ export class EsetCloseBridgeStack extends Stack {
       ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
       oldestRetryAgeAlarmSeconds: settings.oldestRetryAgeAlarmSeconds,
       rejectedAlarmThreshold: settings.rejectedAlarmThreshold,
+      tenants: ['default', ...Object.keys(settings.esetTenants)],
     });
 
     const output = (id: string, value: string, description: string) =>
@@ -183,6 +210,13 @@ export class EsetCloseBridgeStack extends Stack {
     );
     output('DeadLetterQueueArn', queues.deadLetterQueue.queueArn, 'Dead-letter queue ARN (redrive source).');
     output('EsetCredentialsSecretName', esetCredentials.secretName, 'Set {"username","password"} here.');
+    tenantSecrets.forEach(({ name, secret }, i) =>
+      output(
+        `EsetCredentialsTenant${i + 1}SecretName`,
+        secret.secretName,
+        `Tenant ${name}: set {"username","password"} here.`,
+      ),
+    );
     output(
       'WebhookSecretName',
       webhookSecret.secretName,

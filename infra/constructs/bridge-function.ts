@@ -117,7 +117,9 @@ export class BridgeFunction extends Construct {
   }
 
   /** Adds one least-privilege statement (explicit actions, explicit resources) to the role. */
-  allow(sid: string, actions: string[], resources: string[]): void {
-    this.role.addToPolicy(new iam.PolicyStatement({ sid, actions, resources }));
+  allow(sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>): void {
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+    );
   }
 }

@@ -23,6 +23,8 @@ export interface MonitoringProps {
   readonly oldestRetryAgeAlarmSeconds: number;
   /** Alarm when ESET refuses this many closes within 15 minutes. */
   readonly rejectedAlarmThreshold: number;
+  /** The ESET tenants: the dashboard shows each one's calls per second against ESET's limit. */
+  readonly tenants: readonly string[];
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -159,6 +161,14 @@ export class Monitoring extends Construct {
       'The incident records (STATE_TABLE) could not be read or written: senders got 503 and must resend.',
     );
 
+    alarm(
+      'EsetThrottled',
+      bridgeMetric(MetricName.EsetThrottled),
+      10,
+      GTE,
+      'ESET answered 429 ten or more times within 5 minutes: the shared budget is exceeded (another client on the same API user?) or ESET throttles harder than documented.',
+    );
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${stackName}-dashboard`,
       defaultInterval: Duration.days(1),
@@ -253,6 +263,34 @@ export class Monitoring extends Construct {
         ...lambdaHealth(props.receiveFunction, 'receive'),
         ...lambdaHealth(props.retryFunction, 'retry'),
       ]),
+    );
+    // Calls per second per tenant (sum per minute / 60) against ESET's 10 per second per API user.
+    const perSecond = (tenant: string, metricName: MetricNameValue, i: number) =>
+      new cloudwatch.MathExpression({
+        expression: `m${i} / 60`,
+        usingMetrics: {
+          [`m${i}`]: new cloudwatch.Metric({
+            namespace: METRIC_NAMESPACE,
+            metricName,
+            dimensionsMap: { service: SERVICE_NAME, tenant },
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.minutes(1),
+          }),
+        },
+        label: `${tenant} ${metricName === MetricName.EsetThrottled ? '429/s' : 'calls/s'}`,
+        period: Duration.minutes(1),
+      });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'ESET calls per second per tenant (limit 10 per API user)',
+        left: props.tenants.flatMap((t, i) => [
+          perSecond(t, MetricName.EsetCalls, 2 * i),
+          perSecond(t, MetricName.EsetThrottled, 2 * i + 1),
+        ]),
+        leftAnnotations: [{ value: 10, label: "ESET's limit", color: '#d62728' }],
+        width: 24,
+        height: 6,
+      }),
     );
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),

@@ -6,14 +6,8 @@ import { parseSendersConfig } from '../../functions/senders/routes';
 export const ESET_REGIONS = ['eu', 'de', 'us', 'ca', 'jpn'] as const;
 export type EsetRegion = (typeof ESET_REGIONS)[number];
 
-/**
- * ESET Connect allows 10 requests per second per API user (README.md, configuration table:
- * `ESET_MAX_RPS`). The retry Lambda gets at most
- * this much of it; the rest is the receive path's share, because webhooks are answered live
- * while retries can wait.
- */
+/** ESET Connect allows 10 requests per second per API user; the shared budget (STATE_TABLE) keeps every process together under it. */
 export const ESET_RPS_LIMIT = 10;
-export const RETRY_RPS_BUDGET = 4;
 
 /** Lambda's SQS event source mapping refuses a maximum concurrency below 2. */
 export const MIN_SQS_MAX_CONCURRENCY = 2;
@@ -30,8 +24,12 @@ export interface BridgeSettings {
   readonly logRetention: RetentionDays;
   /** `tracing`: X-Ray active tracing on both functions. */
   readonly tracing: boolean;
-  /** `esetMaxRps`: ESET calls per second each Lambda process allows itself. */
-  readonly esetMaxRps: number;
+  /**
+   * `esetTenants`: more ESET tenants besides the default one (`esetRegion`), as
+   * `{"acme":{"region":"de"},"globex":{"region":"eu","rateLimit":5}}` (JSON in `cdk.json` or a string
+   * on the command line). Each gets its own credentials secret, rate budget and metrics dimension.
+   */
+  readonly esetTenants: Readonly<Record<string, { region: EsetRegion; rateLimit?: number }>>;
   /** `retryMaxConcurrency`: retry Lambda instances the event source mapping may run at once. */
   readonly retryMaxConcurrency: number;
   /** `oldestRetryAgeAlarmSeconds`: alarm when a retry message waits longer than this. */
@@ -51,7 +49,7 @@ export const DEFAULT_SETTINGS: BridgeSettings = {
   receiveReservedConcurrency: 20,
   logRetention: RetentionDays.THREE_MONTHS,
   tracing: false,
-  esetMaxRps: 2,
+  esetTenants: {},
   retryMaxConcurrency: 2,
   oldestRetryAgeAlarmSeconds: 1800,
   rejectedAlarmThreshold: 5,
@@ -102,18 +100,54 @@ export function readSettings(node: Node): BridgeSettings {
     problems.push(`tracing must be true or false (got ${String(tracingRaw)})`);
   }
 
-  const esetMaxRps = int('esetMaxRps', DEFAULT_SETTINGS.esetMaxRps, 1, ESET_RPS_LIMIT);
+  // The ESET budget is shared through the state table, so more retry instances only queue for it.
   const retryMaxConcurrency = int(
     'retryMaxConcurrency',
     DEFAULT_SETTINGS.retryMaxConcurrency,
     MIN_SQS_MAX_CONCURRENCY,
-    1000,
+    50,
   );
-  if (retryMaxConcurrency * esetMaxRps > RETRY_RPS_BUDGET) {
-    problems.push(
-      `retryMaxConcurrency x esetMaxRps (${retryMaxConcurrency} x ${esetMaxRps}) must not exceed ` +
-        `${RETRY_RPS_BUDGET} requests per second, the retry share of ESET's limit of ${ESET_RPS_LIMIT}`,
-    );
+
+  const esetTenants: Record<string, { region: EsetRegion; rateLimit?: number }> = {};
+  const tenantsRaw = get('esetTenants');
+  if (tenantsRaw !== undefined) {
+    let value: unknown = tenantsRaw;
+    if (typeof tenantsRaw === 'string') {
+      try {
+        value = JSON.parse(tenantsRaw);
+      } catch {
+        problems.push('esetTenants must be a JSON object');
+        value = {};
+      }
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push('esetTenants must be an object of tenants');
+    } else {
+      for (const [name, t] of Object.entries(value as Record<string, unknown>)) {
+        const tenant = (t ?? {}) as { region?: unknown; rateLimit?: unknown };
+        if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || name === 'default') {
+          problems.push(
+            `esetTenants.${name.slice(0, 64)}: a tenant name is 1-64 letters, digits, . _ - (and not "default")`,
+          );
+        } else if (!ESET_REGIONS.includes(tenant.region as EsetRegion)) {
+          problems.push(`esetTenants.${name}.region must be one of ${ESET_REGIONS.join(', ')}`);
+        } else if (
+          tenant.rateLimit !== undefined &&
+          !(
+            Number.isInteger(tenant.rateLimit) &&
+            (tenant.rateLimit as number) >= 1 &&
+            (tenant.rateLimit as number) <= ESET_RPS_LIMIT
+          )
+        ) {
+          problems.push(`esetTenants.${name}.rateLimit must be a whole number from 1 to ${ESET_RPS_LIMIT}`);
+        } else {
+          esetTenants[name] = {
+            region: tenant.region as EsetRegion,
+            ...(tenant.rateLimit !== undefined ? { rateLimit: tenant.rateLimit as number } : {}),
+          };
+        }
+      }
+    }
   }
 
   const settings: BridgeSettings = {
@@ -122,7 +156,7 @@ export function readSettings(node: Node): BridgeSettings {
     ...(receiveReservedConcurrency !== undefined ? { receiveReservedConcurrency } : {}),
     logRetention: retentionDays as RetentionDays,
     tracing: tracingRaw === true || tracingRaw === 'true',
-    esetMaxRps,
+    esetTenants,
     retryMaxConcurrency,
     oldestRetryAgeAlarmSeconds: int(
       'oldestRetryAgeAlarmSeconds',
@@ -141,7 +175,14 @@ export function readSettings(node: Node): BridgeSettings {
   if (sendersRaw !== undefined) {
     const json = typeof sendersRaw === 'string' ? sendersRaw : JSON.stringify(sendersRaw);
     try {
-      parseSendersConfig(json);
+      const table = parseSendersConfig(json);
+      for (const route of table.routes) {
+        if (route.tenant && route.tenant !== 'default' && !esetTenants[route.tenant]) {
+          problems.push(
+            `sendersConfig routes.${route.path}.tenant: unknown tenant ${route.tenant} (add it to esetTenants)`,
+          );
+        }
+      }
       (settings as { sendersConfig?: string }).sendersConfig = json;
     } catch (err) {
       problems.push(`sendersConfig: ${(err as Error).message}`);

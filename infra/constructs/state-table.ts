@@ -10,6 +10,13 @@ import { Construct } from 'constructs';
 export const STATE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as const;
 
 /**
+ * The shared ESET rate budget (functions/pacing/shared-budget.ts) is one item per tenant, changed
+ * by a conditional UpdateItem; the permission is limited to those items by their key's prefix.
+ */
+export const BUDGET_ACTIONS = ['dynamodb:UpdateItem'] as const;
+export const BUDGET_KEYS_CONDITION = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['budget#*'] } };
+
+/**
  * The bridge's state (STATE_TABLE): one item per incident (functions/incidents/), partition key
  * `id`, `expiration` the TTL attribute, set only once nothing is outstanding for the incident.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html

@@ -10,7 +10,7 @@ import {
 } from '../../functions/observability/metric-names';
 import { addComplianceChecks } from '../../infra/constructs/compliance';
 import { MAX_RECEIVE_COUNT } from '../../infra/constructs/retry-queues';
-import { ESET_REGIONS, RETRY_RPS_BUDGET, readSettings } from '../../infra/constructs/settings';
+import { ESET_REGIONS, readSettings } from '../../infra/constructs/settings';
 import { STATE_ACTIONS } from '../../infra/constructs/state-table';
 import { EsetCloseBridgeStack } from '../../infra/stack';
 
@@ -226,7 +226,6 @@ describe('EsetCloseBridgeStack (default context)', () => {
         ESET_REGION: 'eu',
         ESET_CREDENTIALS_SECRET_ARN: { Ref: ids.esetSecret },
         RETRY_QUEUE_URL: { Ref: ids.queue },
-        ESET_MAX_RPS: '2',
         RETRY_BASE_SECONDS: '5',
         RETRY_MAX_DELAY_SECONDS: '900',
         RETRY_MAX_AGE_SECONDS: '86400',
@@ -319,13 +318,17 @@ describe('EsetCloseBridgeStack (default context)', () => {
       });
     });
 
-    it("keeps the retry path's ESET calls within its share of the rate limit", () => {
-      const mapping = only(logicalIdsOf(s.resources, 'AWS::Lambda::EventSourceMapping'), 'mapping');
-      const maxConcurrency = (res(mapping).Properties.ScalingConfig as { MaximumConcurrency: number })
-        .MaximumConcurrency;
-      expect(maxConcurrency).toBeGreaterThanOrEqual(2);
-      expect(maxConcurrency * Number(env(ids.retryFn).ESET_MAX_RPS)).toBeLessThanOrEqual(RETRY_RPS_BUDGET);
-      expect(RETRY_RPS_BUDGET).toBeLessThan(10);
+    it('lets both Lambdas take their ESET calls from the budget shared through the state table, and only that', () => {
+      for (const role of [ids.receiveRole, ids.retryRole]) {
+        const statement = statementsOf(role).find((st) => st.Sid === 'SharedEsetBudget');
+        expect(statement).toMatchObject({
+          Action: 'dynamodb:UpdateItem',
+          Resource: { 'Fn::GetAtt': [ids.stateTable, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['budget#*'] } },
+        });
+      }
+      // No process paces itself alone any more: there is no per-process rate to add up.
+      expect(env(ids.receiveFn).ESET_MAX_RPS).toBeUndefined();
     });
   });
 
@@ -339,6 +342,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
           'sqs:SendMessage',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
         ].sort(),
       );
       expect(resourcesFor(ids.receiveRole, 'sqs:SendMessage')).toEqual([
@@ -371,6 +375,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
           'secretsmanager:GetSecretValue',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
           'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',
           'sqs:GetQueueAttributes',
@@ -396,27 +401,35 @@ describe('EsetCloseBridgeStack (default context)', () => {
     it.each([
       ['receiver', 'receiveRole'],
       ['retry Lambda', 'retryRole'],
-    ] as const)('lets the %s get and put incident records on the state table only', (_name, role) => {
-      for (const action of STATE_ACTIONS) {
-        expect(resourcesFor(ids[role], action), action).toEqual([{ 'Fn::GetAtt': [ids.stateTable, 'Arn'] }]);
-      }
-      const actions = actionsOf(ids[role]);
-      for (const absent of [
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Scan',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:DescribeTable',
-        'dynamodb:DeleteTable',
-        'dynamodb:UpdateTable',
-        'dynamodb:PartiQLSelect',
-        'dynamodb:*',
-      ]) {
-        expect(actions.has(absent), absent).toBe(false);
-      }
-    });
+    ] as const)(
+      'lets the %s get and put incident records, and update budget items, on the state table only',
+      (_name, role) => {
+        for (const action of STATE_ACTIONS) {
+          expect(resourcesFor(ids[role], action), action).toEqual([
+            { 'Fn::GetAtt': [ids.stateTable, 'Arn'] },
+          ]);
+        }
+        const actions = actionsOf(ids[role]);
+        // UpdateItem is granted for the budget items only (the SharedEsetBudget statement).
+        expect(resourcesFor(ids[role], 'dynamodb:UpdateItem')).toEqual([
+          { 'Fn::GetAtt': [ids.stateTable, 'Arn'] },
+        ]);
+        for (const absent of [
+          'dynamodb:DeleteItem',
+          'dynamodb:Scan',
+          'dynamodb:Query',
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:DeleteTable',
+          'dynamodb:UpdateTable',
+          'dynamodb:PartiQLSelect',
+          'dynamodb:*',
+        ]) {
+          expect(actions.has(absent), absent).toBe(false);
+        }
+      },
+    );
 
     it('never lets the retry Lambda read the webhook secret', () => {
       expect(JSON.stringify(statementsOf(ids.retryRole))).not.toContain(ids.webhookSecret);
@@ -464,6 +477,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
           'RejectedCloses',
           'EnqueueFailed',
           'StateStoreFailed',
+          'EsetThrottled',
         ].sort(),
       );
       for (const a of alarms) {
@@ -623,6 +637,49 @@ describe('EsetCloseBridgeStack (default context)', () => {
   });
 });
 
+describe('EsetCloseBridgeStack (several ESET tenants)', () => {
+  let s: Synth;
+  beforeAll(() => {
+    s = synthesize({
+      esetTenants: { acme: { region: 'de' }, globex: { region: 'us', rateLimit: 5 } },
+      sendersConfig: { routes: { '/acme': { adapter: 'canonical', tenant: 'acme' } } },
+    });
+  });
+
+  it('gives each tenant a credentials secret of its own, passes them all in ESET_TENANTS, cdk-nag clean', () => {
+    expect(s.violations).toEqual([]);
+    expect(s.synthError).toBeUndefined();
+    const tenantSecrets = logicalIdsOf(s.resources, 'AWS::SecretsManager::Secret').filter((id) =>
+      id.startsWith('EsetCredentialsTenant'),
+    );
+    expect(tenantSecrets).toHaveLength(2);
+    const fns = logicalIdsOf(s.resources, 'AWS::Lambda::Function').filter((id) =>
+      JSON.stringify(s.resources[id]?.Properties ?? {}).includes('ESET_TENANTS'),
+    );
+    expect(fns).toHaveLength(2);
+    for (const fn of fns) {
+      const text = JSON.stringify(s.resources[fn]?.Properties.Environment);
+      for (const secret of tenantSecrets) expect(text).toContain(secret);
+      expect(text).toContain('\\"region\\":\\"de\\"');
+      expect(text).toContain('\\"rateLimit\\":5');
+    }
+    // Both Lambdas may read every tenant's secret, nothing more.
+    const policies = logicalIdsOf(s.resources, 'AWS::IAM::Policy').map((id) =>
+      JSON.stringify(s.resources[id]?.Properties),
+    );
+    for (const secret of tenantSecrets) expect(policies.filter((p) => p.includes(secret))).toHaveLength(2);
+  });
+
+  it("shows each tenant's calls per second against ESET's limit on the dashboard", () => {
+    const dashboard = only(logicalIdsOf(s.resources, 'AWS::CloudWatch::Dashboard'), 'dashboard');
+    const body = JSON.stringify(s.resources[dashboard]?.Properties.DashboardBody);
+    for (const tenant of ['default', 'acme', 'globex'])
+      expect(body).toContain(`\\"tenant\\",\\"${tenant}\\"`);
+    expect(body).toContain('calls per second per tenant');
+    expect(body).toContain("ESET's limit");
+  });
+});
+
 describe('EsetCloseBridgeStack (tracing, alarm e-mail, no reserved concurrency)', () => {
   let s: Synth;
   beforeAll(() => {
@@ -689,10 +746,10 @@ describe('readSettings', () => {
     ).toThrow(/sendersConfig: SENDERS_CONFIG routes\.\/jira\.auth\.scheme/);
   });
 
-  it('defaults to the EU region, 2 rps per process and 2 retry instances', () => {
+  it('defaults to the EU region, no further tenant and 2 retry instances', () => {
     expect(settingsFrom({})).toMatchObject({
       esetRegion: 'eu',
-      esetMaxRps: 2,
+      esetTenants: {},
       retryMaxConcurrency: 2,
       receiveReservedConcurrency: 20,
       tracing: false,
@@ -709,9 +766,22 @@ describe('readSettings', () => {
     );
   });
 
-  it("refuses a retry concurrency that would exceed the retry path's share of ESET's rate limit", () => {
-    expect(() => settingsFrom({ retryMaxConcurrency: '3' })).toThrow(/must not exceed 4 requests per second/);
-    expect(settingsFrom({ retryMaxConcurrency: '4', esetMaxRps: '1' }).retryMaxConcurrency).toBe(4);
+  it('takes further ESET tenants and refuses a bad one, or a route naming an unknown one, at synth time', () => {
+    expect(settingsFrom({ esetTenants: '{"acme":{"region":"de","rateLimit":5}}' }).esetTenants).toEqual({
+      acme: { region: 'de', rateLimit: 5 },
+    });
+    expect(() => settingsFrom({ esetTenants: { acme: { region: 'mars' } } })).toThrow(
+      /esetTenants\.acme\.region must be one of/,
+    );
+    expect(() => settingsFrom({ esetTenants: { acme: { region: 'eu', rateLimit: 20 } } })).toThrow(
+      /esetTenants\.acme\.rateLimit must be a whole number from 1 to 10/,
+    );
+    expect(() =>
+      settingsFrom({
+        esetTenants: { acme: { region: 'eu' } },
+        sendersConfig: { routes: { '/jira': { tenant: 'globex' } } },
+      }),
+    ).toThrow(/sendersConfig routes\.\/jira\.tenant: unknown tenant globex/);
   });
 
   it('refuses a maximum concurrency below the SQS event source minimum of 2', () => {
