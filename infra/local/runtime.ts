@@ -87,6 +87,11 @@ export interface RuntimeOptions {
   /** Embedded sandbox: port (default 0), open incidents to seed, fault mix, other options. */
   sandboxPort?: number;
   seedIncidents?: number;
+  /**
+   * More ESET tenants, each with a sandbox of its own (SANDBOX_TENANTS=acme,globex): an API user,
+   * a rate limit and incidents of its own. Routes name their tenant in SENDERS_CONFIG.
+   */
+  sandboxTenants?: string[];
   sandboxFaults?: FaultConfig;
   sandbox?: Omit<SandboxOptions, 'port' | 'username' | 'password' | 'faults'>;
   /** Passed to createBridge for every container (tests, benchmarks). */
@@ -122,6 +127,8 @@ export interface Runtime {
   esetAuthUrl: string;
   /** The embedded sandbox, when ESET_REGION / ESET_API_URL do not point elsewhere. */
   sandbox?: EsetSandbox;
+  /** The sandboxes of further tenants (SANDBOX_TENANTS), by tenant name. */
+  tenantSandboxes: Record<string, EsetSandbox>;
   seededIncidents: string[];
   webhookSecret: { source: 'local default' | 'WEBHOOK_SECRET' | 'WEBHOOK_SECRET_ARN'; value?: string };
   timing: 'deployed' | 'fast';
@@ -185,6 +192,15 @@ export function localOptionsFromEnv(env: Env = process.env): RuntimeOptions {
   };
   const options: RuntimeOptions = { port: port('PORT', 3000), sandboxPort: port('SANDBOX_PORT', 0) };
   if (isSet(env, 'HOST')) options.host = env.HOST as string;
+  if (isSet(env, 'SANDBOX_TENANTS')) {
+    const names = (env.SANDBOX_TENANTS as string)
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
+    if (names.every((n) => /^[A-Za-z0-9_.-]{1,64}$/.test(n) && n !== 'default'))
+      options.sandboxTenants = names;
+    else problems.push('SANDBOX_TENANTS must be tenant names (letters, digits, . _ -) separated by commas');
+  }
   if (isSet(env, 'LOCAL_TIMING')) {
     if (env.LOCAL_TIMING === 'fast' || env.LOCAL_TIMING === 'deployed') options.timing = env.LOCAL_TIMING;
     else problems.push('LOCAL_TIMING must be fast or deployed');
@@ -254,6 +270,8 @@ export interface ReadyInfo
   timing: Runtime['timing'];
   webhookSecret: { source: string; value?: string; hint?: string };
   incidents: string[];
+  /** Further tenants' sandboxes (SANDBOX_TENANTS) and their open incidents. */
+  tenants?: Record<string, { esetApiUrl: string; incidents: string[] }>;
 }
 
 export function readyInfo(rt: Runtime): ReadyInfo {
@@ -270,6 +288,16 @@ export function readyInfo(rt: Runtime): ReadyInfo {
       ? rt.webhookSecret
       : { source: rt.webhookSecret.source, hint: 'set by you; npm run send reads WEBHOOK_SECRET' },
     incidents: rt.seededIncidents,
+    ...(Object.keys(rt.tenantSandboxes).length > 0
+      ? {
+          tenants: Object.fromEntries(
+            Object.entries(rt.tenantSandboxes).map(([name, sb]) => [
+              name,
+              { esetApiUrl: sb.url, incidents: Object.keys(sb.state().incidents) },
+            ]),
+          ),
+        }
+      : {}),
   };
 }
 
@@ -331,6 +359,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
 
   let queues: LocalQueues | undefined;
   let sandbox: EsetSandbox | undefined;
+  const sandboxes: EsetSandbox[] = [];
   let stateStore: LocalStateStore | undefined;
   try {
     const defaults: Env = {};
@@ -358,6 +387,19 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
 
     const seeded: string[] = [];
     const sandboxEnv: Env = {};
+    const tenantSandboxes: Record<string, EsetSandbox> = {};
+    if (options.sandboxTenants && options.sandboxTenants.length > 0) {
+      const tenants: Record<string, unknown> = {};
+      for (const name of options.sandboxTenants) {
+        const credentials = { username: `${name}-api-user`, password: `${name}-sandbox-password` };
+        const sb = await createEsetSandbox({ ...options.sandbox, port: 0, ...credentials });
+        sandboxes.push(sb);
+        tenantSandboxes[name] = sb;
+        for (let i = 0; i < (options.seedIncidents ?? 0); i++) sb.addIncident(randomUUID());
+        tenants[name] = { apiUrl: sb.url, authUrl: sb.url, ...credentials };
+      }
+      sandboxEnv.ESET_TENANTS = JSON.stringify(tenants);
+    }
     if (!external) {
       const username = isSet(env, 'ESET_USERNAME')
         ? (env.ESET_USERNAME as string)
@@ -557,6 +599,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       esetApiUrl: config.esetApiUrl,
       esetAuthUrl: config.esetAuthUrl,
       ...(sb ? { sandbox: sb } : {}),
+      tenantSandboxes,
       seededIncidents: seeded,
       webhookSecret: secretDefaulted
         ? { source: 'local default', value: LOCAL_WEBHOOK_SECRET }
@@ -587,6 +630,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
           }
           await q.close();
           await sb?.close();
+          for (const other of sandboxes) await other.close();
           await store?.close();
         })();
         return stopping;
@@ -596,6 +640,7 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   } catch (err) {
     await queues?.close().catch(() => {});
     await sandbox?.close().catch(() => {});
+    for (const other of sandboxes) await other.close().catch(() => {});
     await stateStore?.close().catch(() => {});
     throw err;
   }

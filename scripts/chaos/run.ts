@@ -59,6 +59,11 @@ export interface ChaosReport {
   esetCallsByStatus: Record<string, number>;
   maxEsetCallsPerSecond: number;
   esetLimitPerSecond: number;
+  /** Calls ESET's per-API-user limit refused (429), and their share of all calls. */
+  refusedByLimit: number;
+  refusedByLimitShare: number;
+  /** The median ESET calls per second over the seconds the bridge was calling ESET at all. */
+  busyCallsPerSecond: number;
   crashes: number;
   repeatApplies: boolean;
   /** Mixed lives: ticket events delivered, incidents whose final state is not their latest event's, comments missing or doubled. */
@@ -87,7 +92,6 @@ export const REPEAT_APPLIES_MIX: FaultMix = { ...DEFAULT_MIX, ok: 45, applied500
 const BRIDGE_TIMING = {
   ESET_TIMEOUT_MS: '1000',
   RETRY_ESET_TIMEOUT_MS: '1000',
-  ESET_MAX_RPS: '5',
   RETRY_BASE_SECONDS: '1',
   RETRY_MAX_DELAY_SECONDS: '2',
   ESET_SETTLE_SECONDS: '1',
@@ -141,7 +145,7 @@ async function stopBridge(bridge: Bridge, signal: NodeJS.Signals): Promise<void>
 export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport> {
   const n = options.incidents ?? 1000;
   const seed = options.seed ?? 42;
-  const senders = options.senders ?? 16;
+  const senders = options.senders ?? 20;
   const log = options.log ?? (() => {});
   const started = Date.now();
 
@@ -336,6 +340,15 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   }
   if (options.mixed) closedMoreThanOnce = commentsDoubled;
   const esetCalls = state.calls.length;
+  const perSecond = new Map<number, number>();
+  for (const c of state.calls)
+    perSecond.set(Math.floor(c.at / 1000), (perSecond.get(Math.floor(c.at / 1000)) ?? 0) + 1);
+  const busy = [...perSecond.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .slice(1, -1)
+    .map(([, n]) => n)
+    .sort((a, b) => a - b);
+  const busyCallsPerSecond = busy.length > 0 ? (busy[Math.floor(busy.length / 2)] as number) : 0;
   await sandbox.close();
   await queues.close();
   await store.close();
@@ -357,6 +370,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     esetCallsByStatus: state.callsByStatus,
     maxEsetCallsPerSecond: state.maxCallsInAnySecond,
     esetLimitPerSecond: ESET_LIMIT,
+    refusedByLimit: state.rateLimited,
+    refusedByLimitShare: esetCalls > 0 ? Math.round((state.rateLimited / esetCalls) * 10_000) / 100 : 0,
+    busyCallsPerSecond,
     crashes,
     repeatApplies: options.repeatApplies === true,
     seconds: Math.round((Date.now() - started) / 100) / 10,
@@ -490,6 +506,11 @@ export function formatReport(r: ChaosReport): string {
     ],
     ['ESET calls per close', String(r.esetCallsPerClose)],
     ['highest ESET calls in any second', `${r.maxEsetCallsPerSecond} (limit ${r.esetLimitPerSecond})`],
+    ["refused by ESET's rate limit (429)", `${r.refusedByLimit} (${r.refusedByLimitShare} % of calls)`],
+    [
+      'ESET calls per second while busy (median)',
+      `${r.busyCallsPerSecond} (${Math.round((r.busyCallsPerSecond / r.esetLimitPerSecond) * 100)} % of the limit)`,
+    ],
     ...(r.mixed
       ? ([
           ['ticket events delivered (shuffled)', String(r.mixed.events)],

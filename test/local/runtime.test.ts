@@ -4,6 +4,7 @@ import {
   LOCAL_WEBHOOK_SECRET,
   localOptionsFromEnv,
   type OutcomeEvent,
+  readyInfo,
   startRuntime,
 } from '../../infra/local/runtime';
 import { postClose } from './bridge-process';
@@ -206,6 +207,41 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
       expect(rt.config).toMatchObject({ esetTimeoutMs: 1500, retryBaseSeconds: 3, pendingResendSeconds: 1 });
       expect(rt.webhookSecret).toEqual({ source: 'WEBHOOK_SECRET' });
       expect(rt.timing).toBe('fast');
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('runs two tenants against two sandboxes: each route closes at its own tenant', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    expect(localOptionsFromEnv({ SANDBOX_TENANTS: 'globex, initech' }).sandboxTenants).toEqual([
+      'globex',
+      'initech',
+    ]);
+    expect(() => localOptionsFromEnv({ SANDBOX_TENANTS: 'default' })).toThrow(/SANDBOX_TENANTS/);
+    const rt = await startRuntime({
+      env: {
+        WEBHOOK_SECRET: JSON.stringify({ '/': TEST_SECRET, '/globex': TEST_SECRET }),
+        SENDERS_CONFIG: JSON.stringify({ routes: { '/globex': { adapter: 'canonical', tenant: 'globex' } } }),
+        LOCAL_TIMING: 'fast',
+      },
+      port: 0,
+      seedIncidents: 1,
+      sandboxTenants: ['globex'],
+      logLevel: 'SILENT',
+    });
+    try {
+      const globex = rt.tenantSandboxes.globex;
+      const theirs = Object.keys(globex?.state().incidents ?? {})[0] as string;
+      const mine = rt.seededIncidents[0] as string;
+      const a = await postClose(rt.webhookUrl, TEST_SECRET, mine);
+      const b = await postClose(new URL('/globex', rt.webhookUrl).href, TEST_SECRET, theirs);
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect(rt.sandbox?.state().incidents[mine]?.status).toBe('INCIDENT_STATUS_CLOSED');
+      expect(globex?.state().incidents[theirs]?.status).toBe('INCIDENT_STATUS_CLOSED');
+      expect(rt.sandbox?.state().calls.some((c) => c.path.includes(theirs))).toBe(false);
+      const ready = readyInfo(rt);
+      expect(ready.tenants?.globex).toMatchObject({ esetApiUrl: globex?.url, incidents: [theirs] });
     } finally {
       await rt.stop();
     }

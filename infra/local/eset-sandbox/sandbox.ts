@@ -196,6 +196,7 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
   let callsByStatus: Record<string, number> = {};
   let tokenRequests = { password: 0, refresh: 0 };
   let maxCallsInAnySecond = 0;
+  let rateLimitedCalls = 0;
   let faults: FaultConfig | undefined;
   let drawFault: (() => FaultStep) | undefined;
 
@@ -254,6 +255,7 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
       calls,
       callsByStatus,
       maxCallsInAnySecond,
+      rateLimited: rateLimitedCalls,
       hanging: holds.size,
     });
   }
@@ -270,6 +272,7 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
     callsByStatus = {};
     tokenRequests = { password: 0, refresh: 0 };
     maxCallsInAnySecond = 0;
+    rateLimitedCalls = 0;
     // Restart the fault sequence so a run after reset is as reproducible as the first one.
     setFaults(faults);
   }
@@ -385,7 +388,10 @@ export async function createEsetSandbox(options: SandboxOptions = {}): Promise<E
       window = new SlidingWindow();
       rateWindows.set(user, window);
     }
-    if (window.count(now) >= mode.rateLimitPerSecond) return true;
+    if (window.count(now) >= mode.rateLimitPerSecond) {
+      rateLimitedCalls += 1;
+      return true;
+    }
     window.add(now);
     return false;
   }

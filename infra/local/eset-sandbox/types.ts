@@ -109,6 +109,8 @@ export interface SandboxState {
   calls: SandboxCall[];
   callsByStatus: Record<string, number>;
   maxCallsInAnySecond: number;
+  /** Calls refused with 429 by the per-API-user rate limit (not scripted or drawn faults). */
+  rateLimited: number;
   /** Requests currently held by a `hang` step or a delayed `pending` step. */
   hanging: number;
 }
