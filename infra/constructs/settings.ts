@@ -7,7 +7,7 @@ export const ESET_REGIONS = ['eu', 'de', 'us', 'ca', 'jpn'] as const;
 export type EsetRegion = (typeof ESET_REGIONS)[number];
 
 /**
- * ESET Connect allows 10 requests per second per API user (README.md, configuration table:
+ * ESET Connect allows 10 requests per second per API user (docs/configuration.md,
  * `ESET_MAX_RPS`). The retry Lambda gets at most
  * this much of it; the rest is the receive path's share, because webhooks are answered live
  * while retries can wait.
@@ -40,7 +40,7 @@ export interface BridgeSettings {
   readonly rejectedAlarmThreshold: number;
   /**
    * `sendersConfig`: the receive Lambda's SENDERS_CONFIG (routes per ticketing system, see
-   * README.md, "Ticketing systems"), as a JSON object in `cdk.json` or a JSON string on the command line;
+   * docs/senders/README.md), as a JSON object in `cdk.json` or a JSON string on the command line;
    * checked at synth time. Unset: only the canonical route.
    */
   readonly sendersConfig?: string;
