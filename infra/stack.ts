@@ -36,8 +36,8 @@ const RETRY_TIMEOUT = Duration.seconds(150);
 const RETRY_BATCH_SIZE = 5;
 
 /**
- * Ticket resolved -> webhook -> ESET incident closed. See README.md ("Deploy") and
- * README.md (Operate). Settings come from CDK context (infra/constructs/settings.ts).
+ * Ticket resolved -> webhook -> ESET incident closed. See README.md ("Deploy"), docs/operations.md
+ * and docs/architecture.md. Settings come from CDK context (infra/constructs/settings.ts).
  */
 export class EsetCloseBridgeStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {

@@ -68,7 +68,7 @@ const text = z.string({ error: 'must be a string' }).check(
   z.maxLength(MAX_COMMENT_LENGTH, { error: `must be at most ${MAX_COMMENT_LENGTH} characters` }),
 );
 
-/** The canonical webhook body (README.md, "What it does with each request"). */
+/** The canonical webhook body (docs/senders/canonical.md). */
 export const TicketEventBody = z.object({
   action: z._default(
     z.enum(TICKET_ACTIONS, { error: `must be one of ${TICKET_ACTIONS.join(', ')}` }),

@@ -4,7 +4,7 @@ import type { TicketAction, TicketEvent } from '../events/ticket-event';
 import type { ClosureReason } from '../webhook/close-request';
 
 /**
- * The per-incident record (README.md, "Architecture"): what the tickets want of an ESET incident
+ * The per-incident record (docs/architecture.md, "The per-incident record"): what the tickets want of an ESET incident
  * and what the bridge last saw there, so that every step after the first close is "read, then
  * make the one call that closes the difference", and no path depends on what ESET answers to a
  * repeated call. One record per (tenant, incident), in DynamoDB, changed only by conditional

@@ -2,7 +2,7 @@ import { type EsetAnswer, retryAfterMs } from '../eset/answer';
 
 /**
  * What one ESET answer means: the single source of truth for every call the bridge makes
- * (README.md, "Outcomes and HTTP answers"). Calls that change an incident (close, reopen,
+ * (docs/architecture.md, "Outcomes"). Calls that change an incident (close, reopen,
  * comment) and their `response-id` re-sends are classified by `classifyChange`, reads and lists
  * by `classifyRead`.
  *

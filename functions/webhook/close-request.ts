@@ -26,7 +26,7 @@ export const INCIDENT_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 
 export const MAX_COMMENT_LENGTH = 10_000;
 
-/** The canonical webhook body (README.md, "What it does with each request"). */
+/** The close-only body from before ticket events; today's canonical body is in docs/senders/canonical.md. */
 export const CloseRequestBody = z.object({
   incidentUuid: z
     .string({ error: 'must be a string' })

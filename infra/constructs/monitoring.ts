@@ -45,8 +45,8 @@ export function bridgeMetric(
 }
 
 /**
- * Alarms to an SNS topic and one dashboard. Every alarm's description names its runbook in
- * README.md (Operate). Missing data is "not breaching" throughout: the EMF counters are
+ * Alarms to an SNS topic and one dashboard. Every alarm's description names its runbook as
+ * README.md (Operate), which leads to docs/operations.md. Missing data is "not breaching" throughout: the EMF counters are
  * only written when the event happens, and an idle queue stops reporting after six hours.
  */
 export class Monitoring extends Construct {

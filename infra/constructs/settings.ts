@@ -38,7 +38,7 @@ export interface BridgeSettings {
   readonly rejectedAlarmThreshold: number;
   /**
    * `sendersConfig`: the receive Lambda's SENDERS_CONFIG (routes per ticketing system, see
-   * README.md, "Ticketing systems"), as a JSON object in `cdk.json` or a JSON string on the command line;
+   * docs/senders/README.md), as a JSON object in `cdk.json` or a JSON string on the command line;
    * checked at synth time. Unset: only the canonical route.
    */
   readonly sendersConfig?: string;

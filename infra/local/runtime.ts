@@ -65,7 +65,7 @@ export const SANDBOX_PENDING_DELAY_MS = { deployed: 30_000, fast: 1_000 } as con
 type Env = Record<string, string | undefined>;
 
 export interface RuntimeOptions {
-  /** The configuration table's variables (README.md); defaults to process.env. */
+  /** The variables of docs/configuration.md; defaults to process.env. */
   env?: Env;
   /** Webhook server port; 0 picks a free one. Default 3000. */
   port?: number;

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole bridge on this machine, with nothing to configure (README.md, "Run it locally").
+ * `npm start`: the whole bridge on this machine, with nothing to configure (docs/local-runtime.md).
  * Prints `ready {json}` once everything listens, then one readable line per outcome, and a
  * summary when SIGINT / SIGTERM stops it (after the requests and the batch in hand are finished).
  */

@@ -1,5 +1,5 @@
 /**
- * An independent reading of the webhook contract (README.md, "What it does with each request"), written without
+ * An independent reading of the webhook contract (docs/senders/canonical.md), written without
  * the bridge's code, so the fuzzer can tell which generated requests the bridge must act on and
  * which it must refuse without calling ESET or SQS. Where it disagrees with the handler, one of
  * the two is wrong, and the fuzzer says which input showed it.
