@@ -55,7 +55,13 @@ export function workerTiming(config: Config): WorkerTiming {
   const sessionMs = 2 * config.retryEsetTimeoutMs + 5_000;
   return {
     receive: { budgetMs: config.esetTimeoutMs, leaseMs: config.esetTimeoutMs + 10_000 },
-    retry: { callTimeoutMs: config.retryEsetTimeoutMs, sessionMs, leaseMs: sessionMs + 30_000 },
+    // The lease outlives the retry Lambda's run (150 s deployed): a worker that dies keeps it no
+    // longer than it could still be working.
+    retry: {
+      callTimeoutMs: config.retryEsetTimeoutMs,
+      sessionMs,
+      leaseMs: sessionMs + Math.max(5_000, Math.round(0.35 * sessionMs)),
+    },
     // The longest a message can wait in the retry queue: its delay, then every receive timing out.
     staleMessageMs: (900 + config.retryQueueMaxReceives * config.retryQueueVisibilitySeconds + 300) * 1000,
     overdueMs: (config.retryQueueVisibilitySeconds + 60) * 1000,

@@ -130,10 +130,16 @@ export class EsetCloseBridgeStack extends Stack {
         ...common,
         WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
         ESET_TIMEOUT_MS: String(RECEIVE_ESET_TIMEOUT_MS),
+        DEAD_LETTER_QUEUE_URL: queues.deadLetterQueue.queueUrl,
         ...(settings.sendersConfig ? { SENDERS_CONFIG: settings.sendersConfig } : {}),
       },
     });
-    receive.allow('EnqueueRetries', ['sqs:SendMessage'], [queues.queue.queueArn]);
+    // A webhook's session may find earlier work of the incident refused for good: it parks it.
+    receive.allow(
+      'EnqueueRetries',
+      ['sqs:SendMessage'],
+      [queues.queue.queueArn, queues.deadLetterQueue.queueArn],
+    );
     const esetSecretArns = [esetCredentials.secretArn, ...tenantSecrets.map((t) => t.secret.secretArn)];
     receive.allow('IncidentRecords', [...STATE_ACTIONS], [state.table.tableArn]);
     receive.allow('SharedEsetBudget', [...BUDGET_ACTIONS], [state.table.tableArn], BUDGET_KEYS_CONDITION);

@@ -50,6 +50,8 @@ export class EnqueueError extends BridgeError {
 
 /** Sensible text of an unknown thrown value, without stack. */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  // The underlying SDK error behind a wrapper (the queue or the store unavailable) says why.
+  const cause = err.cause instanceof Error ? ` (cause: ${err.cause.name}: ${err.cause.message})` : '';
+  return `${err.name}: ${err.message}${cause}`;
 }

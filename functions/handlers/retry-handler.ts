@@ -1,8 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../config/config';
 import { describeError } from '../errors/errors';
+import { StoreUnavailableError } from '../incidents/store';
 import type { IncidentWorker } from '../incidents/worker';
+import { MetricName } from '../observability/metric-names';
 import { type Observability, publishMetrics } from '../observability/observability';
 import type { Recorder } from '../observability/outcomes';
 import { parseRetryMessage } from '../retry-queue/message';
@@ -60,6 +63,8 @@ export function makeRetryHandler(deps: RetryDeps) {
     try {
       await one(msg);
     } catch (err) {
+      if (err instanceof StoreUnavailableError)
+        deps.metrics.addMetric(MetricName.StateStoreFailed, MetricUnit.Count, 1);
       const receives = Number(msg.attributes?.ApproximateReceiveCount ?? '1');
       if (receives < deps.config.retryQueueMaxReceives) {
         record({ lambda: 'retry', outcome: 'redelivery', detail: describeError(err) });

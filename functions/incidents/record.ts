@@ -35,7 +35,8 @@ export interface IncidentRecord {
   dirty: boolean;
   /** How many ticket events changed the record: a worker clears `dirty` only if none came meanwhile. */
   seq: number;
-  lease?: { owner: string; until: number };
+  /** Who works on the incident until when; a retry worker names the wake-up it was woken by. */
+  lease?: { owner: string; until: number; wake?: string };
   /** The retry message due to continue the work, and when. */
   wake?: { id: string; at: string };
   progress: Progress;

@@ -236,7 +236,7 @@ export class IncidentWorker {
         if (!r || !leaseFree(r, owner, now)) return undefined;
         if (redrive) redriveInto(r, message, now);
         if (!outstanding(r)) return undefined;
-        r.lease = { owner, until: now + timing.retry.leaseMs };
+        r.lease = { owner, until: now + timing.retry.leaseMs, wake: message.wakeId };
         return r;
       },
       current,
@@ -275,10 +275,12 @@ export class IncidentWorker {
   }
 
   /**
-   * A message for an incident another worker holds. A retry worker's own message survives until it
-   * finishes, and it leaves a wake-up for whatever is left: this copy is not needed (unless it
-   * carries a redrive, whose new budget must not be lost). A receive worker leaves no message if it
-   * dies: look again shortly, and at the latest when its lease runs out.
+   * A message for an incident another worker holds. A retry worker woken by another message keeps
+   * that message until it finishes, and leaves a wake-up for whatever is left: this one is not
+   * needed (unless it carries a redrive, whose new budget must not be lost). The holder's own
+   * message (its redelivery after a crash, or a duplicate copy) and a receive worker's lease (it
+   * leaves no message if it dies) wait: shortly for a receive worker, until the lease runs out for
+   * a retry worker.
    */
   private async whileHeld(
     lease: NonNullable<IncidentRecord['lease']>,
@@ -286,7 +288,8 @@ export class IncidentWorker {
     now: number,
     redrive: boolean,
   ): Promise<void> {
-    if (lease.owner.startsWith('retry:') && !redrive) {
+    const byRetry = lease.owner.startsWith('retry:');
+    if (byRetry && !redrive && lease.wake !== undefined && lease.wake !== message.wakeId) {
       this.deps.record({
         lambda: 'retry',
         outcome: 'settled',
@@ -297,7 +300,8 @@ export class IncidentWorker {
       });
       return;
     }
-    const delaySeconds = delayTo(Math.min(lease.until + 1000, now + BUSY_RECHECK_MS), now);
+    const at = byRetry ? lease.until + 1000 : Math.min(lease.until + 1000, now + BUSY_RECHECK_MS);
+    const delaySeconds = delayTo(at, now);
     await this.deps.queue.enqueue(
       { ...message, sentAt: new Date(now).toISOString(), delaySeconds, why: 'busy' },
       delaySeconds,
@@ -347,7 +351,17 @@ export class IncidentWorker {
     for (const f of session.failures) {
       // The receive Lambda answers its own event's refusal to the sender; everything else is parked.
       if (lambda === 'receive' && f.key === ownKey) continue;
-      await this.deadLetter(rec, f, ctx.correlationId);
+      if (f.status !== undefined) {
+        this.deps.record({
+          lambda,
+          outcome: 'rejected',
+          ...base,
+          action: f.action,
+          esetStatus: String(f.status),
+          detail: f.reason,
+        });
+      }
+      await this.deadLetter(rec, f, ctx.correlationId, lambda);
     }
     if (end.kind === 'done') {
       const seq = rec.seq;
@@ -416,7 +430,12 @@ export class IncidentWorker {
       });
   }
 
-  private async deadLetter(rec: IncidentRecord, f: Failure, correlationId: string): Promise<void> {
+  private async deadLetter(
+    rec: IncidentRecord,
+    f: Failure,
+    correlationId: string,
+    lambda: 'receive' | 'retry',
+  ): Promise<void> {
     const now = this.deps.clock.now();
     const body: RetryMessage = {
       v: 2,
@@ -459,7 +478,7 @@ export class IncidentWorker {
       correlationId,
     });
     this.deps.record({
-      lambda: 'retry',
+      lambda,
       outcome: 'dead-lettered',
       tenant: rec.tenant,
       incidentUuid: rec.incidentUuid,

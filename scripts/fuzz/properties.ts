@@ -148,20 +148,20 @@ export async function checkWebhookCase(rig: FuzzRig, c: WebhookCase, opts: Check
     violated('refused input still reached ESET or SQS', full);
   }
   if (acted) {
-    // A repeat of a close the record already holds is answered from the record, without ESET.
+    // A repeat of a close the record already holds is answered from the record, without ESET; a
+    // close that joins the incident's scheduled work (a backoff, a settle, a pending 202) waits for
+    // that wake-up. Either way a 202 stands for stored work: a new message, or the scheduled one.
     const repeat = answer.body.includes('"duplicate":true');
-    // A close queued behind the incident's outstanding work (a pending 202, a settle) waits its turn.
-    const waits = answer.statusCode === 202 && queued.length === 1;
+    const rec = (await rig.store.get('default', incidentOfAnswer(answer.body) ?? ''))?.rec;
+    const scheduled = rec?.wake !== undefined;
+    const waits = answer.statusCode === 202 && (queued.length === 1 || scheduled);
     if (!repeat && !waits && !eset.some((e) => e.kind === 'api'))
       violated('a close was answered without asking ESET', full);
-    // A 202 stores its work: a new message, or (a repeat) the wake-up its first delivery scheduled.
     const expectQueued = answer.statusCode === 202 ? 1 : 0;
-    const allowed = repeat ? [0, expectQueued] : [expectQueued];
+    const allowed = repeat || scheduled ? [0, expectQueued] : [expectQueued];
     if (!allowed.includes(queued.length)) violated(`expected ${expectQueued} SQS call(s)`, full);
-    if (repeat && answer.statusCode === 202 && queued.length === 0) {
-      const rec = (await rig.store.get('default', incidentOfAnswer(answer.body) ?? ''))?.rec;
-      if (!rec?.wake) violated('a repeat was answered 202 with no wake-up scheduled for its work', full);
-    }
+    if (answer.statusCode === 202 && queued.length === 0 && !scheduled)
+      violated('answered 202 with no wake-up scheduled for its work', full);
     for (const call of queued) {
       const parsed = parseRetryMessage(call.body);
       if (!parsed.ok) violated(`queued a body the retry Lambda would dead-letter: ${parsed.problem}`, full);

@@ -243,6 +243,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         ...common,
         WEBHOOK_SECRET_ARN: { Ref: ids.webhookSecret },
         ESET_TIMEOUT_MS: '8000',
+        DEAD_LETTER_QUEUE_URL: { Ref: ids.dlq },
       });
       expect(env(ids.retryFn)).toEqual({
         ...common,
@@ -347,6 +348,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
       );
       expect(resourcesFor(ids.receiveRole, 'sqs:SendMessage')).toEqual([
         { 'Fn::GetAtt': [ids.queue, 'Arn'] },
+        { 'Fn::GetAtt': [ids.dlq, 'Arn'] },
       ]);
       expect(resourcesFor(ids.receiveRole, 'secretsmanager:GetSecretValue')).toEqual([
         { Ref: ids.esetSecret },
@@ -364,7 +366,10 @@ describe('EsetCloseBridgeStack (default context)', () => {
       ]) {
         expect(actions.has(absent), absent).toBe(false);
       }
-      expect(JSON.stringify(statementsOf(ids.receiveRole))).not.toContain(ids.dlq);
+      // The DLQ only to send to (parking refused work), never to read.
+      for (const st of statementsOf(ids.receiveRole).filter((st) => JSON.stringify(st).includes(ids.dlq))) {
+        expect(st.Action).toEqual('sqs:SendMessage');
+      }
     });
 
     it('gives the retry Lambda exactly: own logs, consume and re-enqueue, dead-letter, read the ESET secret, incident records', () => {

@@ -164,4 +164,35 @@ describe('the ticket-side life of an incident', () => {
     });
     expect(h.sandbox.state().calls).toHaveLength(0);
   });
+
+  it('parks an earlier comment ESET refuses for good, with its text, and still posts the new one', async () => {
+    h = await startHarness({ sandbox: { repeatApplies: true } });
+    const id = h.newIncident();
+    // The first comment waits (429, no Retry-After: due at once); the next webhook's session posts it.
+    h.sandbox.script(id, [
+      { kind: 'status', status: 429 },
+      {
+        kind: 'status',
+        status: 403,
+        body: '{"message":"comments are locked"}',
+        contentType: 'application/json',
+      },
+    ]);
+    const first = await h.receive(
+      signedTicketEvent({ action: 'comment', incidentUuid: id, comment: 'first', occurredAt: at(1) }),
+    );
+    expect(first.statusCode).toBe(202);
+    const second = await h.receive(
+      signedTicketEvent({ action: 'comment', incidentUuid: id, comment: 'second', occurredAt: at(2) }),
+    );
+    expect(body(second)).toMatchObject({ status: 'commented' });
+    const dead = await h.deadLetters();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.MessageAttributes?.reason?.StringValue).toBe('ESET answered 403: comments are locked');
+    expect(dead[0]?.MessageAttributes?.action?.StringValue).toBe('comment');
+    expect(JSON.parse(dead[0]?.Body ?? '{}')).toMatchObject({ comment: { text: 'first' } });
+    expect(texts(id)).toEqual(['second']);
+    expect(h.outcomes.filter((o) => o.outcome === 'rejected' && o.action === 'comment')).toHaveLength(1);
+    await h.drain();
+  });
 });
