@@ -44,6 +44,11 @@ export interface IncidentRecord {
   failed?: { key: string; action: TicketAction; reason: string; status?: number; at: string };
   /** What this bridge changed at ESET for this incident (observability, tests). */
   applied: { closes: number; reopens: number; comments: number };
+  /**
+   * A call that may have changed the incident reached ESET (anything but a 429, a refused token, a
+   * redirect or a call never sent). Until then the first close needs no read, like the fast path.
+   */
+  touched?: boolean;
   /** The bridge's own comments at ESET (their uuids), so they are never mirrored into a ticket. */
   ownComments?: string[];
 }

@@ -95,6 +95,8 @@ export class Session {
   private rec: IncidentRecord;
   private readonly muts: Mutation[] = [];
   private fresh: boolean;
+  /** This session starts with the incident's first close, without a read (see the constructor). */
+  private readonly firstClose: boolean;
   /** A close or reopen ESET answered 400 to: the read after it tells "already so" from "refused". */
   private refused: { call: MutatingCall; key: string; status: number; reason: string } | undefined;
   /** The last answer's extra facts (authFailure) for the wait it ends in. */
@@ -107,8 +109,20 @@ export class Session {
     private readonly opts: SessionOptions,
   ) {
     this.rec = structuredClone(version.rec);
-    this.fresh = opts.fast === true;
     this.eset = deps.eset(version.rec.tenant);
+    // The first close ever sent for an incident goes without a read: on the receive Lambda when
+    // the record is new, and on the retry path when every earlier try never reached ESET or was
+    // refused before it did anything (429, a token refused, a redirect, no slot in the budget).
+    const rec = version.rec;
+    this.firstClose =
+      opts.fast === true ||
+      (!rec.touched &&
+        rec.eset === undefined &&
+        rec.want?.status === 'closed' &&
+        rec.unknown === undefined &&
+        rec.pending === undefined &&
+        rec.failed === undefined);
+    this.fresh = this.firstClose;
   }
 
   /** The record as this session last saw it (with its own unsaved changes). */
@@ -117,18 +131,6 @@ export class Session {
   }
 
   async run(): Promise<SessionEnd> {
-    if (this.opts.fast) {
-      const w = this.rec.want;
-      if (w?.status === 'closed') {
-        const req = EsetRequests.close(
-          this.rec.incidentUuid,
-          w.reason ?? 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
-          w.comment ?? '',
-        );
-        const end = await this.act('close', w.key, req, true);
-        if (end) return end;
-      }
-    }
     if (this.opts.checkBudget && outstanding(this.rec)) {
       const ageMs = this.now() - Date.parse(this.rec.progress.budgetStart);
       if (ageMs > this.deps.policy.maxAgeSeconds * 1000) {
@@ -136,6 +138,19 @@ export class Session {
           `retry budget exhausted after ${Math.round(ageMs / 1000)} s: ${this.rec.progress.lastReason ?? 'no answer'}`,
         );
         return { kind: 'done' };
+      }
+    }
+    if (this.firstClose) {
+      const w = this.rec.want;
+      if (w?.status === 'closed') {
+        const req = EsetRequests.close(
+          this.rec.incidentUuid,
+          w.reason ?? 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
+          w.comment ?? '',
+        );
+        // The receive Lambda wrote "under way" with the new record; the retry path writes it now.
+        const end = await this.act('close', w.key, req, this.opts.fast === true);
+        if (end) return end;
       }
     }
     for (let step = 0; step < MAX_STEPS; step++) {
@@ -402,6 +417,12 @@ export class Session {
     this.note(answer);
     const o = classifyChange(answer, false, this.now());
     const body = req.body ?? '';
+    if (o.kind !== 'retry') {
+      // The call reached ESET and may have changed the incident: from now on, read before acting.
+      this.change((r) => {
+        r.touched = true;
+      });
+    }
     switch (o.kind) {
       case 'applied':
         this.change((r) => {
