@@ -263,24 +263,27 @@ export async function checkRetryBatch(
     const uuid = incidentOf(body);
     if (!uuid) violated('a record without an incident was acted on', { ...full, body });
     actedOn.add(uuid);
+    // A record wakes its incident's whole outstanding work: at most one next wake-up, and one dead
+    // letter (with its reason) for each piece of work ESET refused for good.
     const own = calls
       .map((c, j) => ({ c, j }))
       .filter(({ c, j }) => !consumed.has(j) && incidentOf(c.body) === uuid);
-    if (own.length > 1) violated('a record caused more than one SQS call', { ...full, uuid });
-    const mine = own[0];
-    if (mine) {
-      consumed.add(mine.j);
-      const parsed = parseRetryMessage(mine.c.body);
+    const wakes = own.filter(({ c }) => c.op === 'enqueue');
+    if (wakes.length > 1) violated('a record scheduled more than one wake-up', { ...full, uuid });
+    for (const { c, j } of own) {
+      consumed.add(j);
+      const parsed = parseRetryMessage(c.body);
       if (!parsed.ok)
         violated(`wrote a body it would itself dead-letter: ${parsed.problem}`, { ...full, uuid });
-      if (mine.c.failed && !failures.has(id))
-        violated('a record was deleted although SQS refused its next state', full);
-      if (!mine.c.failed && failures.has(id)) violated('a handled record is also left for redelivery', full);
-      stats?.count(record.family, mine.c.failed ? 'valid->redelivered' : `valid->${mine.c.op}`);
-    } else {
-      if (failures.has(id)) violated('a closed record is left for redelivery', full);
-      stats?.count(record.family, 'valid->closed');
+      if (c.op === 'deadLetter' && !(c.attributes.reason ?? ''))
+        violated('a dead letter without a reason', full);
     }
+    const refused = own.some(({ c }) => c.failed);
+    if (refused && !failures.has(id))
+      violated('a record was deleted although SQS refused its next state', full);
+    if (!refused && failures.has(id)) violated('a handled record is also left for redelivery', full);
+    const outcome = own.length === 0 ? 'closed' : own.map(({ c }) => c.op).join('+');
+    stats?.count(record.family, refused ? 'valid->redelivered' : `valid->${outcome}`);
   });
   if (consumed.size !== calls.length) violated('SQS calls that belong to no record', full);
 
