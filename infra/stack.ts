@@ -216,13 +216,13 @@ export class EsetCloseBridgeStack extends Stack {
     );
     output('DeadLetterQueueArn', queues.deadLetterQueue.queueArn, 'Dead-letter queue ARN (redrive source).');
     output('EsetCredentialsSecretName', esetCredentials.secretName, 'Set {"username","password"} here.');
-    tenantSecrets.forEach(({ name, secret }, i) =>
+    for (const [i, { name, secret }] of tenantSecrets.entries()) {
       output(
         `EsetCredentialsTenant${i + 1}SecretName`,
         secret.secretName,
         `Tenant ${name}: set {"username","password"} here.`,
-      ),
-    );
+      );
+    }
     output(
       'WebhookSecretName',
       webhookSecret.secretName,

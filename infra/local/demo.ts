@@ -7,12 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import type { FaultStep } from './eset-sandbox/faults';
 import { defaultBridgeUrl, LOCAL_WEBHOOK_SECRET, signedRequest } from './send';
 
 interface Scenario {
   name: string;
   /** Steps the sandbox plays for the incident's close calls (see eset-sandbox/faults.ts). */
-  steps: unknown[];
+  steps: FaultStep[];
   /** Not seeded: ESET answers 404. */
   unknown?: boolean;
 }
@@ -40,8 +41,9 @@ export const SCENARIOS: Scenario[] = [
   },
   { name: 'unknown incident', steps: [], unknown: true },
   { name: 'closes at once', steps: [] },
-  // Longer than the local ESET_TIMEOUT_MS (3 s): the bridge stops waiting, settles, reads, and finds it closed.
-  { name: 'ESET hangs past the timeout', steps: [{ kind: 'hang', ms: 4_000, applied: true }] },
+  // Longer than the receive budget (the hang is set from the bridge's ESET_TIMEOUT_MS): the bridge
+  // stops waiting, settles, reads, and finds it closed.
+  { name: 'ESET hangs past the timeout', steps: [{ kind: 'hang', ms: 0, applied: true }] },
 ];
 
 type State = 'sending' | 'queued' | 'closed' | 'dead-lettered' | 'rejected';
@@ -56,6 +58,8 @@ interface Item {
 interface RuntimeInfo {
   eset: string;
   esetApiUrl: string;
+  timing: string;
+  receiveBudgetMs: number;
   webhookSecret: { value?: string };
   stats: { incidents: Record<string, string> };
 }
@@ -161,8 +165,17 @@ async function main(): Promise<number> {
   });
   for (const item of items) {
     if (item.scenario.steps.length > 0) {
-      await postJson(`${sandboxUrl}/_sandbox/script`, { uuid: item.uuid, steps: item.scenario.steps });
+      const steps = item.scenario.steps.map((step) =>
+        step.kind === 'hang' ? { ...step, ms: info.receiveBudgetMs + 1_000 } : step,
+      );
+      await postJson(`${sandboxUrl}/_sandbox/script`, { uuid: item.uuid, steps });
     }
+  }
+  if (info.timing !== 'fast') {
+    console.log(
+      'demo: the bridge runs the deployed timings (a 202 after 30 s, a settle of minutes): this takes a while. ' +
+        'For a quick demo start it with LOCAL_TIMING=fast npm start.',
+    );
   }
   console.log(
     `demo: ${count} incidents seeded in the sandbox at ${sandboxUrl}; sending signed closes to ${webhookUrl}`,

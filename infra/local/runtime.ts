@@ -225,9 +225,17 @@ export function localOptionsFromEnv(env: Env = process.env): RuntimeOptions {
       PORT: '0',
       SANDBOX_SEED_INCIDENTS: env.SANDBOX_SEED_INCIDENTS,
       SANDBOX_FAULTS: env.SANDBOX_FAULTS,
+      SANDBOX_REPEAT_APPLIES: env.SANDBOX_REPEAT_APPLIES,
+      SANDBOX_PENDING_DELAY_MS: env.SANDBOX_PENDING_DELAY_MS,
     });
     options.seedIncidents = sandbox.seedIncidents;
     if (sandbox.faults) options.sandboxFaults = sandbox.faults;
+    if (sandbox.repeatApplies || sandbox.pendingDelayMs !== undefined) {
+      options.sandbox = {
+        ...(sandbox.repeatApplies ? { repeatApplies: true } : {}),
+        ...(sandbox.pendingDelayMs !== undefined ? { pendingDelayMs: sandbox.pendingDelayMs } : {}),
+      };
+    }
   } catch (err) {
     problems.push(
       err instanceof Error ? err.message.replace(/^Invalid sandbox configuration: /, '') : String(err),
@@ -268,6 +276,8 @@ export interface ReadyInfo
   > {
   eset: 'sandbox' | 'external';
   timing: Runtime['timing'];
+  /** The receive Lambda's budget for ESET (ESET_TIMEOUT_MS). */
+  receiveBudgetMs: number;
   webhookSecret: { source: string; value?: string; hint?: string };
   incidents: string[];
   /** Further tenants' sandboxes (SANDBOX_TENANTS) and their open incidents. */
@@ -284,6 +294,7 @@ export function readyInfo(rt: Runtime): ReadyInfo {
     esetAuthUrl: rt.esetAuthUrl,
     eset: rt.sandbox ? 'sandbox' : 'external',
     timing: rt.timing,
+    receiveBudgetMs: rt.config.esetTimeoutMs,
     webhookSecret: rt.webhookSecret.value
       ? rt.webhookSecret
       : { source: rt.webhookSecret.source, hint: 'set by you; npm run send reads WEBHOOK_SECRET' },
@@ -408,6 +419,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         ? (env.ESET_PASSWORD as string)
         : SANDBOX_CREDENTIALS.password;
       sandbox = await createEsetSandbox({
+        // A pending answer comes after ESET's documented 30 s, or 1 s with the demo timings.
+        pendingDelayMs: SANDBOX_PENDING_DELAY_MS[timing],
         ...options.sandbox,
         port: options.sandboxPort ?? 0,
         username,

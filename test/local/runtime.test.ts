@@ -23,6 +23,8 @@ describe('localOptionsFromEnv', () => {
       SANDBOX_PORT: '4010',
       SANDBOX_SEED_INCIDENTS: '0',
       SANDBOX_FAULTS: '{"seed":7,"mix":{"ok":3,"s503":1}}',
+      SANDBOX_REPEAT_APPLIES: '1',
+      SANDBOX_PENDING_DELAY_MS: '2500',
       AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9324',
       QUEUE_PREFIX: 'dev-bridge',
     });
@@ -33,6 +35,7 @@ describe('localOptionsFromEnv', () => {
       sandboxPort: 4010,
       seedIncidents: 0,
       sandboxFaults: { seed: 7, mix: { ok: 3, s503: 1 } },
+      sandbox: { repeatApplies: true, pendingDelayMs: 2500 },
       sqsEndpoint: 'http://127.0.0.1:9324',
       queuePrefix: 'dev-bridge',
     });
