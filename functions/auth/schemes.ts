@@ -9,7 +9,7 @@ import { verify as verifyStandardWebhook } from './standard-webhooks';
  * - `hub-signature`: Jira Cloud admin webhooks registered with a secret, `X-Hub-Signature: sha256=<hex>`
  *   of the raw body (https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks).
  *   It carries no timestamp, and Jira retries the identical body for up to ~30 minutes, so there is
- *   no replay window: a replayed delivery can only repeat the same close, which the idempotency store
+ *   no replay window: a replayed delivery can only repeat the same event, which the incident record
  *   and ESET's own "already closed" absorb.
  * - `zendesk`: `X-Zendesk-Webhook-Signature` = base64 HMAC-SHA256 of timestamp + body, keyed with
  *   the signing secret as is, `X-Zendesk-Webhook-Signature-Timestamp` ISO-8601 (tolerance applies)

@@ -103,36 +103,46 @@ export function parseTicketEvent(
   value: unknown,
 ): { ok: true; event: TicketEvent } | { ok: false; problems: FieldProblem[] } {
   const result = z.safeParse(TicketEventBody, value);
-  if (!result.success) {
-    return {
-      ok: false,
-      problems: result.error.issues.map((i) => {
-        const path = i.path.length > 0 ? i.path.map(String).join('.') : '(body)';
-        if (i.code !== 'invalid_type') return { path, message: i.message };
-        if (i.path.length === 0) return { path, message: 'must be a JSON object' };
-        const present = valueAt(value, i.path) !== undefined;
-        return { path, message: present ? `must be a ${i.expected}` : 'is required' };
-      }),
-    };
-  }
-  const { action, incidentUuid, closureReason, comment, ticketId, occurredAt, actor } = result.data;
+  const raw =
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   const problems: FieldProblem[] = [];
-  if ((action === 'close' || action === 'comment') && comment === undefined) {
+  if (!result.success) {
+    for (const i of result.error.issues) {
+      const path = i.path.length > 0 ? i.path.map(String).join('.') : '(body)';
+      if (i.code !== 'invalid_type') problems.push({ path, message: i.message });
+      else if (i.path.length === 0) problems.push({ path, message: 'must be a JSON object' });
+      else
+        problems.push({
+          path,
+          message: valueAt(value, i.path) !== undefined ? `must be a ${i.expected}` : 'is required',
+        });
+    }
+  }
+  // The rules that depend on the action, named together with every other problem.
+  const action = result.success ? result.data.action : typeof raw?.action === 'string' ? raw.action : 'close';
+  const declared = raw !== undefined && Object.hasOwn(raw, 'action');
+  if ((action === 'close' || action === 'comment') && raw !== undefined && raw.comment === undefined) {
     // A body without `action` is the close request it always was, and is answered as before.
-    const declared = value !== null && typeof value === 'object' && Object.hasOwn(value, 'action');
     problems.push({
       path: 'comment',
       message: declared ? `is required for action ${action}` : 'is required',
     });
   }
-  if (closureReason !== undefined && action !== 'close') {
+  if (
+    raw?.closureReason !== undefined &&
+    action !== 'close' &&
+    (TICKET_ACTIONS as readonly string[]).includes(action)
+  ) {
     problems.push({ path: 'closureReason', message: 'is only allowed with action close' });
   }
-  if (problems.length > 0) return { ok: false, problems };
+  if (!result.success || problems.length > 0) return { ok: false, problems };
+  const { incidentUuid, closureReason, comment, ticketId, occurredAt, actor } = result.data;
   return {
     ok: true,
     event: {
-      action,
+      action: result.data.action,
       incidentUuid: incidentUuid.toLowerCase(),
       ...(action === 'close'
         ? {

@@ -47,7 +47,7 @@ export const MetricName = {
   EsetCalls: 'EsetCalls',
   /** ESET answered 429: the shared budget was exceeded (or ESET throttles harder than documented). */
   EsetThrottled: 'EsetThrottled',
-  /** A repeated delivery answered from the idempotency store (replayed, or 409 while in progress). */
+  /** A repeated ticket event (the same event key) answered from the incident record. */
   Duplicate: 'Duplicate',
   /** A sender's payload without an ESET incident id, answered 200 "ignored". */
   Ignored: 'Ignored',

@@ -1,4 +1,4 @@
-/** dynalite ships no types; this is the part the local idempotency store uses. */
+/** dynalite ships no types; this is the part the local state store uses. */
 declare module 'dynalite' {
   import type { Server } from 'node:http';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCloseRequest, toClosureReason } from '../../functions/webhook/close-request';
+import { parseTicketEvent } from '../../functions/events/ticket-event';
+import { toClosureReason } from '../../functions/webhook/close-request';
 
 const UUID = '123e4567-e89b-12d3-a456-426614174000';
 
@@ -20,16 +21,21 @@ describe('closure reasons', () => {
   });
 });
 
-describe('parseCloseRequest', () => {
-  it('accepts the canonical body and defaults the reason to UNSPECIFIED', () => {
-    expect(parseCloseRequest({ incidentUuid: UUID, comment: 'done' })).toEqual({
+describe('parseTicketEvent (the canonical body)', () => {
+  it('accepts a close without action and defaults the reason to UNSPECIFIED', () => {
+    expect(parseTicketEvent({ incidentUuid: UUID, comment: 'done' })).toEqual({
       ok: true,
-      request: { incidentUuid: UUID, closureReason: 'INCIDENT_RESOLVE_REASON_UNSPECIFIED', comment: 'done' },
+      event: {
+        action: 'close',
+        incidentUuid: UUID,
+        closureReason: 'INCIDENT_RESOLVE_REASON_UNSPECIFIED',
+        comment: 'done',
+      },
     });
   });
 
   it('names every failing field', () => {
-    const result = parseCloseRequest({
+    const result = parseTicketEvent({
       incidentUuid: '../../v2/incidents',
       closureReason: 'nope',
       comment: 7,
@@ -41,12 +47,25 @@ describe('parseCloseRequest', () => {
   });
 
   it('says which required fields are missing', () => {
-    const result = parseCloseRequest({});
+    const result = parseTicketEvent({});
     expect(result).toEqual({
       ok: false,
       problems: [
         { path: 'incidentUuid', message: 'is required' },
         { path: 'comment', message: 'is required' },
+      ],
+    });
+  });
+
+  it('names the action rules together with every other problem', () => {
+    expect(
+      parseTicketEvent({ action: 'comment', closureReason: 'TRUE_POSITIVE', incidentUuid: 'x' }),
+    ).toEqual({
+      ok: false,
+      problems: [
+        { path: 'incidentUuid', message: 'must be a UUID (8-4-4-4-12 hex digits)' },
+        { path: 'comment', message: 'is required for action comment' },
+        { path: 'closureReason', message: 'is only allowed with action close' },
       ],
     });
   });
