@@ -10,7 +10,7 @@ import { verify as verifyStandardWebhook } from './standard-webhooks';
  *   of the raw body (https://developer.atlassian.com/cloud/jira/platform/webhooks/#secure-admin-webhooks).
  *   It carries no timestamp, and Jira retries the identical body for up to ~30 minutes, so there is
  *   no replay window: a replayed delivery can only repeat the same event, which the incident record
- *   and ESET's own "already closed" absorb.
+ *   answers from what it holds, without a second call to ESET.
  * - `zendesk`: `X-Zendesk-Webhook-Signature` = base64 HMAC-SHA256 of timestamp + body, keyed with
  *   the signing secret as is, `X-Zendesk-Webhook-Signature-Timestamp` ISO-8601 (tolerance applies)
  *   (https://developer.zendesk.com/documentation/webhooks/verifying/).
