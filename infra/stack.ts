@@ -81,7 +81,7 @@ export class EsetCloseBridgeStack extends Stack {
         reason:
           'The value is issued by a third party (the ESET PROTECT API user, the ticketing system ' +
           'webhook secret) and must be changed there first; Secrets Manager rotation cannot do that. ' +
-          'Manual rotation is described in README.md (Operate).',
+          'Manual rotation is described in docs/operations.md (Rotate the secrets).',
       });
     }
 
@@ -226,7 +226,7 @@ export class EsetCloseBridgeStack extends Stack {
     output(
       'WebhookSecretName',
       webhookSecret.secretName,
-      'Set the webhook secret here: whsec_..., or per-route secrets as JSON (README.md, "Ticketing systems").',
+      'Set the webhook secret here: whsec_..., or per-route secrets as JSON (docs/senders/README.md).',
     );
     output(
       'StateTableName',

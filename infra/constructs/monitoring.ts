@@ -46,7 +46,7 @@ export function bridgeMetric(
 
 /**
  * Alarms to an SNS topic and one dashboard. Every alarm's description names its runbook as
- * README.md (Operate), which leads to docs/operations.md. Missing data is "not breaching" throughout: the EMF counters are
+ * docs/operations.md. Missing data is "not breaching" throughout: the EMF counters are
  * only written when the event happens, and an idle queue stops reporting after six hours.
  */
 export class Monitoring extends Construct {
@@ -77,7 +77,7 @@ export class Monitoring extends Construct {
     ): cloudwatch.Alarm => {
       const created = new cloudwatch.Alarm(this, alarmId, {
         alarmName: `${stackName}-${alarmId}`,
-        alarmDescription: `${description} Runbook: README.md (Operate), alarm ${alarmId}.`,
+        alarmDescription: `${description} Runbook: docs/operations.md, alarm ${alarmId}.`,
         metric,
         threshold,
         comparisonOperator,

@@ -489,7 +489,7 @@ describe('EsetCloseBridgeStack (default context)', () => {
         expect(a.AlarmActions, String(a.AlarmName)).toEqual(topicActions());
         expect(a.OKActions, String(a.AlarmName)).toEqual(topicActions());
         expect(a.TreatMissingData, String(a.AlarmName)).toBe('notBreaching');
-        expect(String(a.AlarmDescription)).toContain('README.md (Operate)');
+        expect(String(a.AlarmDescription)).toContain('docs/operations.md');
       }
     });
 
