@@ -54,7 +54,11 @@ export interface Bridge {
 export function workerTiming(config: Config): WorkerTiming {
   const sessionMs = 2 * config.retryEsetTimeoutMs + 5_000;
   return {
-    receive: { budgetMs: config.esetTimeoutMs, leaseMs: config.esetTimeoutMs + 10_000 },
+    // A receive worker's lease outlives its Lambda (10 s deployed: 8 s + 3 s).
+    receive: {
+      budgetMs: config.esetTimeoutMs,
+      leaseMs: config.esetTimeoutMs + Math.max(3_000, config.esetTimeoutMs / 4),
+    },
     // The lease outlives the retry Lambda's run (150 s deployed): a worker that dies keeps it no
     // longer than it could still be working.
     retry: {

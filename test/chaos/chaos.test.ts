@@ -6,10 +6,10 @@ import { runChaos } from '../../scripts/chaos/run';
 describe('chaos run', () => {
   it('ends every incident in its latest event, every comment once, when ESET applies every repeat again', async () => {
     // Closes, reopens and comments, shuffled so many arrive out of order, under the fault mix.
-    const report = await runChaos({ incidents: 30, senders: 8, seed: 7, repeatApplies: true, mixed: true });
-    expect(report.accepted).toBe(30);
+    const report = await runChaos({ incidents: 16, senders: 8, seed: 7, repeatApplies: true, mixed: true });
+    expect(report.accepted).toBe(16);
     expect(report.settled).toBe(true);
-    expect(report.mixed?.events).toBeGreaterThan(45);
+    expect(report.mixed?.events).toBeGreaterThan(24);
     expect(report.mixed).toMatchObject({ wrongFinalState: 0, commentsMissing: 0, commentsDoubled: 0 });
     expect(report.lost).toBe(0);
     // The mix did inject faults: the run is not a plain happy path.
@@ -17,9 +17,9 @@ describe('chaos run', () => {
   }, 120_000);
 
   it('loses nothing when the bridge is killed with SIGKILL mid-run and restarted', async () => {
-    const report = await runChaos({ incidents: 40, senders: 8, seed: 11, crashAt: 0.4 });
+    const report = await runChaos({ incidents: 24, senders: 8, seed: 11, crashAt: 0.4 });
     expect(report.crashes).toBe(1);
-    expect(report.accepted).toBe(40);
+    expect(report.accepted).toBe(24);
     expect(report.settled).toBe(true);
     expect(report.lost).toBe(0);
     expect(report.closedMoreThanOnce).toBe(0);
