@@ -6,7 +6,7 @@ import { errorAnswer, type HttpAnswer, json } from '../http/answers';
 import { StoreUnavailableError } from '../incidents/store';
 import type { IncidentWorker } from '../incidents/worker';
 import { MetricName } from '../observability/metric-names';
-import { type Observability, publishMetrics } from '../observability/observability';
+import { countRequest, type Observability, publishMetrics } from '../observability/observability';
 import type { Recorder } from '../observability/outcomes';
 import { admit, deliveryId, type IntakeDeps } from '../senders/intake';
 
@@ -29,7 +29,9 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
     const correlationId =
       deliveryId(event.headers) ?? context?.awsRequestId ?? event.requestContext?.requestId ?? 'unknown';
     logger.appendKeys({ correlationId });
-    let route: string | undefined;
+    // Known before admission, so refusals (401, 400) count against their route too.
+    let route = deps.routes.find(event.rawPath ?? event.requestContext?.http?.path ?? '/')?.path;
+    let result = 'error';
     try {
       const admitted = await admit(event, deps);
       route = admitted.route.path;
@@ -44,6 +46,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
           detail: ticket.reason,
         });
         const ticketId = ticket.ticketId ? { ticketId: ticket.ticketId } : {};
+        result = 'ignored';
         return json(200, { status: 'ignored', reason: ticket.reason, ...ticketId });
       }
       const answer = await deps.worker.onEvent(ticket.event, {
@@ -51,6 +54,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
         correlationId,
         route,
       });
+      result = String(answer.body.status);
       const http = json(answer.statusCode, answer.body);
       return answer.headers ? { ...http, headers: { ...http.headers, ...answer.headers } } : http;
     } catch (err) {
@@ -61,9 +65,13 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
         httpStatus: status,
         ...(route ? { route } : {}),
       };
-      if (err instanceof SignatureError) record({ ...base, outcome: 'unauthorized', detail: err.message });
-      else if (err instanceof BadRequestError) record({ ...base, outcome: 'refused', detail: err.message });
-      else {
+      if (err instanceof SignatureError) {
+        result = 'unauthorized';
+        record({ ...base, outcome: 'unauthorized', detail: err.message });
+      } else if (err instanceof BadRequestError) {
+        result = 'refused';
+        record({ ...base, outcome: 'refused', detail: err.message });
+      } else {
         if (err instanceof EnqueueError) metrics.addMetric(MetricName.EnqueueFailed, MetricUnit.Count, 1);
         if (err instanceof StoreUnavailableError)
           metrics.addMetric(MetricName.StateStoreFailed, MetricUnit.Count, 1);
@@ -71,6 +79,7 @@ export function makeReceiveHandler(deps: ReceiveDeps) {
       }
       return errorAnswer(err);
     } finally {
+      countRequest(deps, route ?? 'unrouted', result);
       publishMetrics(deps);
       logger.resetKeys();
     }

@@ -43,6 +43,8 @@ export const MetricName = {
   EsetAuthFailure: 'EsetAuthFailure',
   /** Duration of one ESET call, in milliseconds. */
   EsetLatency: 'EsetLatency',
+  /** Webhook requests, with the dimensions `route` and `result` (closed, queued, ignored, refused, ...). */
+  Requests: 'Requests',
   /** Number of ESET calls made. */
   EsetCalls: 'EsetCalls',
   /** ESET answered 429: the shared budget was exceeded (or ESET throttles harder than documented). */

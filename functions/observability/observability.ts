@@ -9,6 +9,15 @@ export interface Observability {
   metrics: Metrics;
   /** ESET calls and 429s per tenant since the last flush (the tenant dimension). */
   tenantCalls?: Map<string, { calls: number; throttled: number }>;
+  /** Webhook requests per route and result since the last flush. */
+  requests?: Map<string, number>;
+}
+
+/** One webhook request: its route and what it was answered (closed, queued, ignored, refused, ...). */
+export function countRequest(obs: Observability, route: string, result: string): void {
+  obs.requests ??= new Map();
+  const key = `${route}\u0000${result}`;
+  obs.requests.set(key, (obs.requests.get(key) ?? 0) + 1);
 }
 
 /** One Logger and one Metrics per Lambda container. */
@@ -60,10 +69,11 @@ export function esetCallObserver(obs: Observability, tenant?: string): EsetCallO
 
 /**
  * Publishes the invocation's ESET calls and 429s per tenant, one EMF line per tenant with the
- * `tenant` dimension (the dashboard's calls per second per tenant against ESET's limit), then the
- * stored metrics. Called once at the end of every invocation.
+ * `tenant` dimension (the dashboard's calls per second per tenant against ESET's limit), the
+ * webhook requests per route and result (`route`, `result` dimensions: what a sender's deliveries
+ * came to), then the stored metrics. Called once at the end of every invocation.
  */
-export function publishMetrics({ metrics, tenantCalls }: Observability): void {
+export function publishMetrics({ metrics, tenantCalls, requests }: Observability): void {
   if (tenantCalls && tenantCalls.size > 0) {
     for (const [tenant, count] of tenantCalls) {
       const single = metrics.singleMetric();
@@ -73,6 +83,16 @@ export function publishMetrics({ metrics, tenantCalls }: Observability): void {
       single.publishStoredMetrics();
     }
     tenantCalls.clear();
+  }
+  if (requests && requests.size > 0) {
+    for (const [key, count] of requests) {
+      const [route = '', result = ''] = key.split('\u0000');
+      const single = metrics.singleMetric();
+      single.addDimensions({ route, result });
+      single.addMetric(MetricName.Requests, MetricUnit.Count, count);
+      single.publishStoredMetrics();
+    }
+    requests.clear();
   }
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }

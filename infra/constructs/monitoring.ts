@@ -264,6 +264,21 @@ export class Monitoring extends Construct {
         ...lambdaHealth(props.retryFunction, 'retry'),
       ]),
     );
+    // What each sender's deliveries came to: one line per route and result.
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Webhook requests per route and result',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRIC_NAMESPACE},result,route,service} MetricName="${MetricName.Requests}"', 'Sum', 300)`,
+            label: '',
+            period: FIVE_MINUTES,
+          }),
+        ],
+        width: 24,
+        height: 6,
+      }),
+    );
     // Calls per second per tenant (sum per minute / 60) against ESET's 10 per second per API user.
     const perSecond = (tenant: string, metricName: MetricNameValue, i: number) =>
       new cloudwatch.MathExpression({

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../functions/config/config';
 import { ConfigError } from '../../functions/errors/errors';
 import {
@@ -8,6 +8,7 @@ import {
   TEST_WEBHOOK_SECRET,
 } from '../../infra/local/events';
 import { type Harness, startHarness } from '../helpers/harness';
+import { captureOutput } from '../helpers/logs';
 import { fixtureText, ROUTE_SECRETS, SENDERS_CONFIG, SENDERS_ENV, senderEvent } from './sender-events';
 
 let h: Harness;
@@ -232,5 +233,30 @@ describe('sender configuration at cold start', () => {
     expect(() =>
       loadConfig({ ESET_MAX_RPS: '50', SENDERS_CONFIG: '{"routes":{"/jira":{"auth":{"scheme":"none"}}}}' }),
     ).toThrow(/ESET_MAX_RPS.*SENDERS_CONFIG routes\.\/jira\.auth\.scheme/);
+  });
+});
+
+describe('a metric per route and result', () => {
+  it('counts each webhook request with its route and what it came to', async () => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const output = captureOutput();
+    try {
+      h = await startHarness({ env: SENDERS_ENV });
+      h.sandbox.addIncident(UUID);
+      await h.receive(senderEvent('/jira', fixtureText('jira-issue-updated')));
+      await h.receive(senderEvent('/zendesk', fixtureText('zendesk-trigger-no-incident')));
+      await h.receive(senderEvent('/jira', fixtureText('jira-issue-updated'), { secret: 'wrong' }));
+    } finally {
+      output.restore();
+    }
+    const counted = output
+      .lines()
+      .filter((l) => l.includes('"Requests"'))
+      .map((l) => JSON.parse(l) as { route: string; result: string; Requests: number });
+    expect(counted.map((m) => `${m.route} ${m.result} ${m.Requests}`)).toEqual([
+      '/jira closed 1',
+      '/zendesk ignored 1',
+      '/jira unauthorized 1',
+    ]);
   });
 });
