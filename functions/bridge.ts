@@ -15,6 +15,8 @@ import { createRecorder, type OutcomeListener } from './observability/outcomes';
 import type { Pacer } from './pacing/pacer';
 import { RateLimiter } from './pacing/rate-limiter';
 import { type RetryQueue, SqsRetryQueue } from './retry-queue/queue';
+import { StoredNotices } from './sync/notices';
+import { DynamoDocStore } from './sync/state';
 
 export interface BridgeOverrides {
   clock?: Clock;
@@ -39,6 +41,8 @@ export interface Bridge {
   eset: EsetClient;
   worker: IncidentWorker;
   timing: WorkerTiming;
+  /** The incident records (the sync reads them, and guards them against the ticket's echoes). */
+  store: IncidentStore;
 }
 
 /**
@@ -92,6 +96,18 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
   const store = overrides.store ?? dynamoStore(config, overrides.dynamo);
   const timing = workerTiming(config);
   const record = createRecorder(obs, overrides.onOutcome);
+  // With the ESET-to-ticket sync on, failed closes are left for it to tell the ticket.
+  const notices =
+    config.sync && config.stateTable
+      ? new StoredNotices(
+          new DynamoDocStore({
+            table: config.stateTable.table,
+            ...(config.stateTable.endpoint ? { endpoint: config.stateTable.endpoint } : {}),
+            ...(overrides.dynamo ? { client: overrides.dynamo } : {}),
+          }),
+          clock.now,
+        )
+      : undefined;
   const worker = new IncidentWorker({
     eset,
     store,
@@ -108,6 +124,7 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
       maxAgeSeconds: config.retryMaxAgeSeconds,
     },
     ...(overrides.newId ? { newId: overrides.newId } : {}),
+    ...(notices ? { notices } : {}),
   });
   const webhookSecrets = config.webhookSecret
     ? webhookSecretsResolver(config.webhookSecret)
@@ -121,6 +138,7 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
     eset,
     worker,
     timing,
+    store,
   };
 }
 
