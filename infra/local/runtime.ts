@@ -31,6 +31,14 @@ import { functionUrlListener } from './http-adapter';
 import { type LocalQueues, queueDepth, setUpQueues } from './queues';
 import { SqsEventSource } from './sqs-event-source';
 import { type LocalStateStore, startLocalStateStore } from './state-store';
+import {
+  connectJira,
+  type EmbeddedJira,
+  embedJira,
+  type LocalSync,
+  type SyncActivity,
+  startLocalSync,
+} from './sync-runtime';
 
 export type { Outcome as OutcomeEvent, OutcomeKind } from '../../functions/observability/outcomes';
 
@@ -97,6 +105,10 @@ export interface RuntimeOptions {
   onOutcome?: (outcome: Outcome) => void;
   /** Things worth a line that are not outcomes: SQS unreachable, a handler that threw. */
   onNotice?: (text: string) => void;
+  /** With SYNC_TARGET: one call per ticket change the sync made. */
+  onSyncActivity?: (activity: SyncActivity) => void;
+  /** With SYNC_TARGET: run the sync every SYNC_INTERVAL_SECONDS (default true; tests run it themselves). */
+  syncTimer?: boolean;
 }
 
 export interface RuntimeStats {
@@ -129,6 +141,10 @@ export interface Runtime {
   durable: { queue: boolean; records: boolean };
   config: Config;
   sqs: SQSClient;
+  /** The embedded Jira stand-in (SYNC_TARGET=jira without JIRA_BASE_URL). */
+  jira?: EmbeddedJira['standin'];
+  /** The ESET-to-ticket sync, when SYNC_TARGET is set. */
+  sync?: LocalSync;
   stats(): RuntimeStats;
   queueDepths(): Promise<{ retry: QueueDepth; deadLetter: QueueDepth }>;
   /** Stops taking webhooks and polling, finishes the requests and the batch in hand, closes all. */
@@ -254,6 +270,8 @@ export interface ReadyInfo
   timing: Runtime['timing'];
   webhookSecret: { source: string; value?: string; hint?: string };
   incidents: string[];
+  /** With SYNC_TARGET: the target, the interval, and the embedded Jira stand-in's URL and project. */
+  sync?: { target: string; intervalSeconds: number; jiraUrl?: string; jiraProjectKey?: string };
 }
 
 export function readyInfo(rt: Runtime): ReadyInfo {
@@ -270,6 +288,15 @@ export function readyInfo(rt: Runtime): ReadyInfo {
       ? rt.webhookSecret
       : { source: rt.webhookSecret.source, hint: 'set by you; npm run send reads WEBHOOK_SECRET' },
     incidents: rt.seededIncidents,
+    ...(rt.sync
+      ? {
+          sync: {
+            target: rt.sync.target,
+            intervalSeconds: rt.sync.intervalSeconds,
+            ...(rt.jira ? { jiraUrl: rt.jira.url, jiraProjectKey: rt.config.sync?.jira?.projectKey } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -332,6 +359,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   let queues: LocalQueues | undefined;
   let sandbox: EsetSandbox | undefined;
   let stateStore: LocalStateStore | undefined;
+  let embedded: EmbeddedJira | undefined;
+  let localSync: LocalSync | undefined;
   try {
     const defaults: Env = {};
     if (timing === 'fast') {
@@ -398,6 +427,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       defaults.AWS_ENDPOINT_URL_DYNAMODB = stateStore.endpoint;
     }
     if (secretDefaulted) defaults.WEBHOOK_SECRET = LOCAL_WEBHOOK_SECRET;
+    // SYNC_TARGET=jira without JIRA_BASE_URL: a Jira stand-in, its webhooks to the /jira route.
+    embedded = await embedJira(env, { localWebhookSecret: LOCAL_WEBHOOK_SECRET });
+    if (embedded) Object.assign(defaults, embedded.defaults);
     const config = loadConfig(
       {
         ...env,
@@ -549,6 +581,19 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     let stopping: Promise<void> | undefined;
     const sb = sandbox;
     const store = stateStore;
+    const jira = embedded?.standin;
+    if (jira) connectJira(jira, config, `http://${displayHost}:${address.port}/`);
+    if (config.sync) {
+      localSync = startLocalSync({
+        config,
+        overrides,
+        ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+        ...(options.onSyncActivity ? { onActivity: options.onSyncActivity } : {}),
+        onNotice: notice,
+        timer: options.syncTimer !== false,
+      });
+    }
+    const syncLoop = localSync;
     runtime = {
       webhookUrl: `http://${displayHost}:${address.port}/`,
       sqsEndpoint: q.endpoint,
@@ -568,12 +613,16 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       },
       config,
       sqs: q.sqs,
+      ...(jira ? { jira } : {}),
+      ...(syncLoop ? { sync: syncLoop } : {}),
       stats: () => ({ ...structuredClone(stats), incidents: Object.fromEntries(lastOutcome) }),
       queueDepths: depths,
       stop: () => {
         stopping ??= (async () => {
           // No new webhooks; the ones in hand finish (bounded by ESET's timeout), and so does
           // the batch in hand: the long poll is not aborted, so nothing it receives is stranded.
+          await syncLoop?.stop();
+          await jira?.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeIdleConnections();
           polling = false;
@@ -597,24 +646,41 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     await queues?.close().catch(() => {});
     await sandbox?.close().catch(() => {});
     await stateStore?.close().catch(() => {});
+    await localSync?.stop().catch(() => {});
+    await embedded?.standin.close().catch(() => {});
     throw err;
   }
 }
 
-/** `GET /_local/runtime`: the ready info and stats, for `npm run demo`; loopback callers only. */
+/**
+ * `GET /_local/runtime`: the ready info and stats, for `npm run demo`; `POST /_local/sync`: one
+ * sync run now, answered with its report. Loopback callers only.
+ */
 function localRoute(req: IncomingMessage, res: ServerResponse, runtime: () => Runtime | undefined): void {
   const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
   const rt = runtime();
+  if (loopback && req.method === 'POST' && req.url === '/_local/sync' && rt?.sync) {
+    req.resume();
+    rt.sync.runNow().then(
+      (report) => answerJson(res, 200, report),
+      (err: unknown) => answerJson(res, 500, { message: describeError(err) }),
+    );
+    return;
+  }
   const [status, value] = !loopback
     ? [403, { message: 'loopback only' }]
     : req.method !== 'GET' || req.url !== '/_local/runtime' || !rt
       ? [404, { message: 'unknown local endpoint; try GET /_local/runtime' }]
       : [200, { ...readyInfo(rt), stats: rt.stats() }];
+  answerJson(res, status, value);
+  req.resume();
+}
+
+function answerJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
   });
   res.end(body);
-  req.resume();
 }
