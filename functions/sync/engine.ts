@@ -415,12 +415,13 @@ export class SyncEngine {
     doc.told = ['created'];
     run.report.created += 1;
     this.activity({ kind: 'created', incidentUuid: incident.uuid, ticket: doc.ticket.key });
-    await session.save();
-    // A new incident whose update time is its creation time has no comment and no change yet.
+    // A new incident whose update time is its creation time has no comment and no change yet
+    // (saved with the lease's release).
     if (incident.createTime !== undefined && incident.createTime === incident.updateTime) {
       doc.seen.updateTime = incident.updateTime;
       return 'done';
     }
+    await session.save();
     return undefined;
   }
 
