@@ -32,7 +32,7 @@ const { values } = parseArgs({
     // The ESET-to-ticket sync's own figure (scripts/bench/sync.ts), run alone.
     sync: { type: 'boolean', default: false },
     'sync-incidents': { type: 'string', default: '1000' },
-    'sync-rps': { type: 'string', default: '1' },
+    'sync-rps': { type: 'string', default: '2' },
   },
 });
 const num = (name: keyof typeof values) => {

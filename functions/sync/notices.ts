@@ -26,7 +26,7 @@ interface NoticesDoc {
 }
 
 /** Notices waiting at once; beyond this the oldest are dropped (their dead letters remain). */
-const MAX_NOTICES = 200;
+const MAX_NOTICES = 100;
 
 export function noticeId(tenant: string, incidentUuid: string, key: string): string {
   return createHash('sha256').update(`${tenant}\n${incidentUuid}\n${key}`).digest('base64url').slice(0, 22);

@@ -37,8 +37,6 @@ export interface TicketSyncProps {
  * at the sync's own pace, plus the target's calls. A run cut short saves where it stopped.
  */
 export const SYNC_TIMEOUT = Duration.minutes(5);
-/** The sync allows itself one ESET call per second: the closes keep the rest of ESET's ten. */
-export const SYNC_ESET_MAX_RPS = 1;
 
 /**
  * The ESET-to-ticket sync (README.md, "Tickets from ESET incidents"): an EventBridge schedule
@@ -91,12 +89,12 @@ export class TicketSync extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       tracing: props.tracing,
-      // One run at a time: the watermark and the links are written by one run, and the sync's
-      // share of ESET's rate limit is one process's.
+      // One run at a time: the watermark and the links are written by one run, and the sync
+      // takes one process's share of ESET's rate limit.
       reservedConcurrentExecutions: 1,
       environment: {
+        // ESET_MAX_RPS as every Lambda process; its calls go at the budget's `sync` priority.
         ...props.environment,
-        ESET_MAX_RPS: String(SYNC_ESET_MAX_RPS),
         SYNC_TARGET: settings.target,
         SYNC_INTERVAL_SECONDS: String(settings.intervalSeconds),
         SYNC_MIN_SEVERITY: settings.minSeverity,

@@ -48,7 +48,7 @@ export async function measureSync(
 ): Promise<SyncBenchResult> {
   const count = opts.incidents ?? 1000;
   const changed = Math.min(opts.changed ?? 100, count);
-  const esetMaxRps = opts.esetMaxRps ?? 1;
+  const esetMaxRps = opts.esetMaxRps ?? 2;
   const log = opts.log ?? (() => {});
   const sandbox = await createEsetSandbox();
   const jira = await createJiraStandin();

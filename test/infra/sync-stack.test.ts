@@ -156,7 +156,7 @@ describe('EsetCloseBridgeStack with the sync to Jira', () => {
       JIRA_BRIDGE_ACCOUNT_ID: JIRA.jiraBridgeAccountId,
       JIRA_CREDENTIALS_SECRET_ARN: { Ref: h.secret('SyncJiraCredentials') },
       STATE_TABLE: { Ref: stateTable },
-      ESET_MAX_RPS: '1',
+      ESET_MAX_RPS: '2',
       ESET_CREDENTIALS_SECRET_ARN: { Ref: h.secret('EsetCredentials') },
     });
     expect(h.env(syncFn).JIRA_EMAIL).toBeUndefined();
