@@ -100,7 +100,7 @@ describe('the Jira target', () => {
             ?.statusCategory?.key === 'done';
         if (held || !done) return 0;
         held = true;
-        return 1_000;
+        return 800;
       },
     });
     h.sandbox.consoleClose(id, { comment: 'Nothing found.' });

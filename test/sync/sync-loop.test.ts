@@ -233,7 +233,7 @@ describe('changes in ESET reach the issue, and nothing comes back', () => {
         };
         if (held || issue.key !== key || issue.fields?.status?.statusCategory?.key !== 'done') return 0;
         held = true;
-        return 1_500;
+        return 1_000;
       },
     });
     sandbox().consoleClose(id, { comment: 'False alarm.' });
