@@ -438,7 +438,14 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         RETRY_QUEUE_URL: queues.retryQueueUrl,
         DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
       },
-      { webhookSecret: true, retryQueue: true, deadLetterQueue: true, stateTable: true },
+      {
+        webhookSecret: true,
+        retryQueue: true,
+        deadLetterQueue: true,
+        stateTable: true,
+        // With SYNC_TARGET, its target's settings are checked at start, not at the first run.
+        ...(isSet(env, 'SYNC_TARGET') ? { sync: true } : {}),
+      },
     );
     const observability = () => ({
       ...createObservability(),
