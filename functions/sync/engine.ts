@@ -141,6 +141,8 @@ const MIN_LIST_MS = 5_000;
 const MIN_ITEM_MS = 3_000;
 /** One incident's lease: longer than its work (a few target calls, each at most 30 s). */
 const LEASE_MS = 3 * 60_000;
+/** A run's lock outlives its deadline by this: the call in hand ends, and a crashed run frees the sync soon. */
+const RUN_LOCK_MARGIN_MS = 60_000;
 /** After a creation without an answer, how long a search may still miss the new ticket (search is eventually consistent). */
 const CREATE_SETTLE_MS = 60_000;
 /** A refusal this many times over gives up the news (logged and counted), so one bad item cannot hold the watermark for ever. */
@@ -191,7 +193,7 @@ export class SyncEngine {
     const locked = await updateDoc<SyncStateDoc>(docs, stateId, (doc) => {
       const state = doc ?? { v: 1, esetAuthors: [] };
       if (state.running && state.running.owner !== owner && state.running.until > startedAt) return undefined;
-      state.running = { owner, until: opts.deadline + LEASE_MS };
+      state.running = { owner, until: opts.deadline + RUN_LOCK_MARGIN_MS };
       if (!state.watermark && !state.bootstrapSince) state.bootstrapSince = new Date(startedAt).toISOString();
       return state;
     });

@@ -21,6 +21,9 @@ export const incidentLabel = (uuid: string) => `eset-incident-${uuid.toLowerCase
 /** One Jira call's budget within the run (the client retries 429 and 5xx reads inside it). */
 const CALL_BUDGET_MS = 30_000;
 const MAX_SUMMARY = 255;
+/** Jira refuses a comment body over 32,767 characters; ESET's texts are cut well below that. */
+const MAX_TEXT = 20_000;
+const cut = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
 
 export interface JiraTargetOptions {
   client: Pick<
@@ -117,7 +120,7 @@ export class JiraTarget implements SyncTarget {
         const c = news.comment;
         const who = c.authorUuid ? `user ${c.authorUuid}` : 'someone';
         const when = c.createTime ? ` at ${c.createTime}` : '';
-        await this.note(ref, news.id, `Comment in ESET by ${who}${when}:\n\n${c.text ?? ''}`, ctx);
+        await this.note(ref, news.id, `Comment in ESET by ${who}${when}:\n\n${cut(c.text ?? '')}`, ctx);
         return;
       }
       case 'failed': {
@@ -163,7 +166,7 @@ export class JiraTarget implements SyncTarget {
       `ESET incident: ${incident.displayName ?? incident.uuid}`,
       `Severity: ${severityText(incident.severity)}. Created in ESET: ${incident.createTime ?? 'unknown'}.`,
     ];
-    if (incident.description?.trim()) lines.push('', incident.description.trim().slice(0, 20_000));
+    if (incident.description?.trim()) lines.push('', cut(incident.description.trim()));
     lines.push(
       '',
       `ESET incident ${incident.uuid}: ${incidentLink(this.opts.incidentUrl, incident.uuid)}`,
@@ -195,7 +198,7 @@ function closedText(news: Extract<News, { kind: 'closed' }>): string {
     `The ESET incident was closed in ESET${by} (reason: ${reasonText(news.incident.resolveReason)}).`,
   ];
   lines.push(
-    news.finalComment ? `ESET's final comment:\n${news.finalComment}` : 'ESET has no final comment.',
+    news.finalComment ? `ESET's final comment:\n${cut(news.finalComment)}` : 'ESET has no final comment.',
   );
   return lines.join('\n\n');
 }
