@@ -176,7 +176,14 @@ export async function syncDemo(bridgeUrl = defaultBridgeUrl()): Promise<number> 
     const before = JSON.stringify(await issues());
     await sync();
     await sync();
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The webhooks of those runs' changes (none expected) have been answered before looking again.
+    await until('the Jira webhooks delivered', async () => {
+      const { deliveries } = await call<{ deliveries: { delivered: boolean; attempts: unknown[] }[] }>(
+        'GET',
+        `${jiraUrl}/_standin/state`,
+      );
+      return deliveries.every((d) => d.delivered || d.attempts.length > 0);
+    });
     check(JSON.stringify(await issues()) === before, 'the issues did not change');
     const state = await incidents();
     check(
