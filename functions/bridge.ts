@@ -18,6 +18,8 @@ import type { Pacer } from './pacing/pacer';
 import { RateLimiter } from './pacing/rate-limiter';
 import { SharedBudget } from './pacing/shared-budget';
 import { type RetryQueue, SqsRetryQueue } from './retry-queue/queue';
+import { StoredNotices } from './sync/notices';
+import { DynamoDocStore } from './sync/state';
 
 export interface BridgeOverrides {
   clock?: Clock;
@@ -45,6 +47,8 @@ export interface Bridge {
   tenant: (name: string) => TenantParts;
   worker: IncidentWorker;
   timing: WorkerTiming;
+  /** The incident records (the sync reads them, and guards them against the ticket's echoes). */
+  store: IncidentStore;
 }
 
 /**
@@ -136,6 +140,18 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
   const store = overrides.store ?? dynamoStore(config, dynamo);
   const timing = workerTiming(config);
   const record = createRecorder(obs, overrides.onOutcome);
+  // With the ESET-to-ticket sync on, failed closes are left for it to tell the ticket.
+  const notices =
+    config.sync && config.stateTable
+      ? new StoredNotices(
+          new DynamoDocStore({
+            table: config.stateTable.table,
+            ...(config.stateTable.endpoint ? { endpoint: config.stateTable.endpoint } : {}),
+            ...(overrides.dynamo ? { client: overrides.dynamo } : {}),
+          }),
+          clock.now,
+        )
+      : undefined;
   const worker = new IncidentWorker({
     eset: (tenant) => partsOf(tenant).eset,
     store,
@@ -152,6 +168,7 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
       maxAgeSeconds: config.retryMaxAgeSeconds,
     },
     ...(overrides.newId ? { newId: overrides.newId } : {}),
+    ...(notices ? { notices } : {}),
   });
   const webhookSecrets = config.webhookSecret
     ? webhookSecretsResolver(config.webhookSecret)
@@ -166,6 +183,7 @@ export function createBridge(config: Config, overrides: BridgeOverrides = {}): B
     tenant: partsOf,
     worker,
     timing,
+    store,
   };
 }
 

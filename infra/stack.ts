@@ -8,6 +8,7 @@ import { Monitoring } from './constructs/monitoring';
 import { MAX_RECEIVE_COUNT, RetryQueues, VISIBILITY_TIMEOUT_FACTOR } from './constructs/retry-queues';
 import { readSettings } from './constructs/settings';
 import { BUDGET_ACTIONS, BUDGET_KEYS_CONDITION, STATE_ACTIONS, StateTable } from './constructs/state-table';
+import { TicketSync } from './constructs/ticket-sync';
 
 /** Repository root: the functions are bundled from here with the root lock file. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -114,6 +115,8 @@ export class EsetCloseBridgeStack extends Stack {
       RETRY_QUEUE_VISIBILITY_SECONDS: String(VISIBILITY_TIMEOUT_FACTOR * RETRY_TIMEOUT.toSeconds()),
       RETRY_QUEUE_MAX_RECEIVES: String(MAX_RECEIVE_COUNT),
       RETRY_ESET_TIMEOUT_MS: String(RETRY_ESET_TIMEOUT_MS),
+      // With the sync on, closes the bridge fails are left for it to tell the ticket.
+      ...(settings.sync ? { SYNC_TARGET: settings.sync.target } : {}),
     };
 
     const receive = new BridgeFunction(this, 'Receive', {
@@ -132,6 +135,10 @@ export class EsetCloseBridgeStack extends Stack {
         ESET_TIMEOUT_MS: String(RECEIVE_ESET_TIMEOUT_MS),
         DEAD_LETTER_QUEUE_URL: queues.deadLetterQueue.queueUrl,
         ...(settings.sendersConfig ? { SENDERS_CONFIG: settings.sendersConfig } : {}),
+        // The Jira routes ignore the sync's own changes (its echoes).
+        ...(settings.sync?.jira?.bridgeAccountId
+          ? { JIRA_BRIDGE_ACCOUNT_ID: settings.sync.jira.bridgeAccountId }
+          : {}),
       },
     });
     // A webhook's session may find earlier work of the incident refused for good: it parks it.
@@ -203,6 +210,20 @@ export class EsetCloseBridgeStack extends Stack {
       rejectedAlarmThreshold: settings.rejectedAlarmThreshold,
       tenants: ['default', ...Object.keys(settings.esetTenants)],
     });
+
+    if (settings.sync) {
+      new TicketSync(this, 'Sync', {
+        settings: settings.sync,
+        entry: `${functionsDir}/sync.ts`,
+        environment: common,
+        stateTable: state.table,
+        esetCredentials,
+        logRetention: settings.logRetention,
+        tracing: settings.tracing,
+        alarmTopic: monitoring.topic,
+        dashboard: monitoring.dashboard,
+      });
+    }
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });

@@ -12,6 +12,7 @@ import { buildBundles } from './bench/build';
 import { explainColdInit, measureColdInit } from './bench/cold-init';
 import { measureDrain } from './bench/drain';
 import { round } from './bench/stats';
+import { measureSync, syncTable } from './bench/sync';
 import { measureTokens } from './bench/tokens';
 import { measureWarm, type WarmResult } from './bench/warm';
 
@@ -28,6 +29,10 @@ const { values } = parseArgs({
     pollers: { type: 'string', default: '3' },
     'cold-runs': { type: 'string', default: '21' },
     'warm-rounds': { type: 'string', default: '12' },
+    // The ESET-to-ticket sync's own figure (scripts/bench/sync.ts), run alone.
+    sync: { type: 'boolean', default: false },
+    'sync-incidents': { type: 'string', default: '1000' },
+    'sync-rps': { type: 'string', default: '2' },
   },
 });
 const num = (name: keyof typeof values) => {
@@ -52,6 +57,27 @@ function revision(): { commit: string; uncommittedFunctions: number } {
 }
 const rev = revision();
 const started = performance.now();
+
+if (values.sync) {
+  const result = await measureSync({
+    incidents: num('sync-incidents'),
+    esetMaxRps: num('sync-rps'),
+    log,
+  });
+  for (const line of syncTable(result)) console.log(line);
+  console.log(
+    `\nmachine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; ` +
+      `${result.incidents} incidents, ${result.changed} changed before the last run, sync ESET_MAX_RPS ${result.esetMaxRps}; ` +
+      `incidents with more than one issue: ${result.duplicates}; ` +
+      `${round((performance.now() - started) / 1000, 1)} s in all; code at ${rev.commit}` +
+      (rev.uncommittedFunctions > 0
+        ? ` with ${rev.uncommittedFunctions} uncommitted file(s) in functions/`
+        : ''),
+  );
+  if (values.json)
+    console.log(JSON.stringify({ sync: result, revision: rev, date: new Date().toISOString() }));
+  process.exit(0);
+}
 
 log('bench: bundling the Lambda entries with esbuild');
 const bundles = await buildBundles();

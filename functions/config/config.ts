@@ -8,6 +8,7 @@ import {
   type RouteTable,
   secretsFor,
 } from '../senders/routes';
+import { SYNC_ENV, type SyncConfig, syncConfigFrom } from './sync-config';
 import { parseTenants, type TenantConfig, tenantFrom } from './tenants';
 
 const intFrom = (name: string, def: number, min: number, max: number) =>
@@ -81,6 +82,8 @@ const EnvSchema = z.object({
   // The retry queue's own settings (the stack passes them): how long SQS can hold a message.
   RETRY_QUEUE_VISIBILITY_SECONDS: intFrom('RETRY_QUEUE_VISIBILITY_SECONDS', 900, 1, 43_200),
   RETRY_QUEUE_MAX_RECEIVES: intFrom('RETRY_QUEUE_MAX_RECEIVES', 5, 1, 1000),
+  // The ESET-to-ticket sync (functions/config/sync-config.ts).
+  ...SYNC_ENV,
 });
 
 const WHSEC = /^whsec_[A-Za-z0-9+/=]+$/;
@@ -120,6 +123,10 @@ export interface Config {
   tenant: string;
   retryQueueVisibilitySeconds: number;
   retryQueueMaxReceives: number;
+  /** The ESET-to-ticket sync, when SYNC_TARGET switches it on. */
+  sync?: SyncConfig;
+  /** The bridge's own Jira account (JIRA_BRIDGE_ACCOUNT_ID): the Jira routes ignore its changes. */
+  jiraBridgeAccountId?: string;
 }
 
 /** What each Lambda needs beyond the common part; reported together with all other problems. */
@@ -128,6 +135,8 @@ export interface ConfigNeeds {
   retryQueue?: boolean;
   deadLetterQueue?: boolean;
   stateTable?: boolean;
+  /** The sync Lambda: SYNC_TARGET and the target's settings. */
+  sync?: boolean;
 }
 
 /**
@@ -198,9 +207,11 @@ export function loadConfig(
   }
 
   let routes = buildRouteTable();
+  // The bridge's own Jira account is ignored on every Jira route: its changes are echoes.
+  const ignore = e.JIRA_BRIDGE_ACCOUNT_ID ? { ignoreActors: { jira: [e.JIRA_BRIDGE_ACCOUNT_ID] } } : {};
   if (e.SENDERS_CONFIG) {
     try {
-      routes = parseSendersConfig(e.SENDERS_CONFIG);
+      routes = parseSendersConfig(e.SENDERS_CONFIG, ignore);
     } catch (err) {
       problems.push(...(err as Error).message.split('; '));
     }
@@ -224,6 +235,7 @@ export function loadConfig(
   if (needs.retryQueue && !e.RETRY_QUEUE_URL) problems.push('RETRY_QUEUE_URL is required');
   if (needs.deadLetterQueue && !e.DEAD_LETTER_QUEUE_URL) problems.push('DEAD_LETTER_QUEUE_URL is required');
   if (needs.stateTable && !e.STATE_TABLE) problems.push('STATE_TABLE is required');
+  const sync = syncConfigFrom(e, needs.sync === true, problems);
   if (e.RETRY_BASE_SECONDS > e.RETRY_MAX_DELAY_SECONDS) {
     problems.push('RETRY_BASE_SECONDS must not exceed RETRY_MAX_DELAY_SECONDS');
   }
@@ -265,6 +277,8 @@ export function loadConfig(
     tenant: e.ESET_TENANT,
     retryQueueVisibilitySeconds: e.RETRY_QUEUE_VISIBILITY_SECONDS,
     retryQueueMaxReceives: e.RETRY_QUEUE_MAX_RECEIVES,
+    ...(sync ? { sync } : {}),
+    ...(e.JIRA_BRIDGE_ACCOUNT_ID ? { jiraBridgeAccountId: e.JIRA_BRIDGE_ACCOUNT_ID } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { BridgeError } from '../errors/errors';
 import { TokenError } from '../eset/token-provider';
 import { parseRouteSecrets, type RouteSecrets } from '../senders/routes';
 import type { Credentials, SecretSource } from './config';
+import type { JiraCredentials } from './sync-config';
 
 /** Secrets are cached this long, then read again (so a rotated value is picked up). */
 const SECRET_MAX_AGE_SECONDS = 300;
@@ -71,5 +72,47 @@ export function webhookSecretsResolver(source: SecretSource<string>): () => Prom
     }
     if (last?.raw !== raw) last = { raw, parsed: parseRouteSecrets(raw) };
     return last.parsed;
+  };
+}
+
+/**
+ * The sync's Jira API user: `{"email","apiToken"}` from Secrets Manager (re-read every few
+ * minutes, so a new token is picked up), or JIRA_EMAIL and JIRA_API_TOKEN. Problems name what is
+ * wrong, never the value.
+ */
+export function jiraCredentialsResolver(
+  source: SecretSource<JiraCredentials>,
+): () => Promise<JiraCredentials> {
+  if (source.kind === 'value') return () => Promise.resolve(source.value);
+  return async () => {
+    let raw: string;
+    try {
+      raw = await fetchSecret(source.arn);
+    } catch {
+      throw new SecretUnavailableError();
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new Error('the Jira credentials secret is not JSON {"email","apiToken"}');
+    }
+    const { email, apiToken } = (parsed ?? {}) as Partial<JiraCredentials>;
+    if (typeof email !== 'string' || typeof apiToken !== 'string' || !email || !apiToken) {
+      throw new Error('the Jira credentials secret must be JSON {"email","apiToken"}');
+    }
+    return { email, apiToken };
+  };
+}
+
+/** A secret string (the sync's webhook signing secret), from Secrets Manager or the local variable. */
+export function secretStringResolver(source: SecretSource<string>): () => Promise<string> {
+  if (source.kind === 'value') return () => Promise.resolve(source.value);
+  return async () => {
+    try {
+      return (await fetchSecret(source.arn)).trim();
+    } catch {
+      throw new SecretUnavailableError();
+    }
   };
 }

@@ -51,6 +51,11 @@ export interface IncidentRecord {
   touched?: boolean;
   /** The bridge's own comments at ESET (their uuids), so they are never mirrored into a ticket. */
   ownComments?: string[];
+  /**
+   * Ticket accounts whose events are the bridge's own changes echoed back (the sync writes its Jira
+   * account here before it changes the ticket): never acted on, however late they arrive.
+   */
+  echoActors?: string[];
 }
 
 export interface WantedState {
@@ -63,6 +68,12 @@ export interface WantedState {
   at: string;
   key: string;
   correlationId: string;
+  /**
+   * Set by the ESET-to-ticket sync: what the ticket shows because ESET changed (a close or reopen
+   * in the ESET console, mirrored into the ticket). ESET is already so, and the worker never acts
+   * on it; it only makes older ticket events (late echoes) stale.
+   */
+  mirror?: true;
 }
 
 export interface QueuedComment {
@@ -135,10 +146,11 @@ export function newRecord(tenant: string, incidentUuid: string, now: number): In
   };
 }
 
-export type MergeResult = 'new' | 'duplicate' | 'stale' | 'too-many-comments';
+export type MergeResult = 'new' | 'duplicate' | 'stale' | 'too-many-comments' | 'echo';
 
 /**
  * Takes one ticket event into the record (pure; the caller writes it conditionally).
+ * - Made by one of the record's `echoActors` (the bridge itself): `echo`, nothing changes.
  * - A key seen before: `duplicate`, nothing changes.
  * - A close or reopen older than the wanted state already taken in: `stale`, not applied.
  * - Otherwise it becomes the wanted state, or joins the comments in the ticket's order.
@@ -148,6 +160,7 @@ export function mergeEvent(
   event: TicketEvent,
   ctx: { key: string; now: number; correlationId: string },
 ): MergeResult {
+  if (event.actor !== undefined && rec.echoActors?.includes(event.actor.trim().toLowerCase())) return 'echo';
   if (rec.keys.includes(ctx.key)) return 'duplicate';
   const wasOutstanding = outstanding(rec);
   const at = event.occurredAt ?? new Date(ctx.now).toISOString();

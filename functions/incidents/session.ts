@@ -229,7 +229,7 @@ export class Session {
     }
 
     const w = rec.want;
-    const wantActive = w && !(rec.failed && rec.failed.key === w.key);
+    const wantActive = w && !w.mirror && !(rec.failed && rec.failed.key === w.key);
     if (w && wantActive) {
       const status = rec.eset?.status;
       if (w.status === 'closed' && status !== CLOSED) {
@@ -575,7 +575,7 @@ export class Session {
   private failAll(reason: string, status?: number): void {
     const rec = this.rec;
     const w = rec.want;
-    if (w && !(rec.failed && rec.failed.key === w.key)) {
+    if (w && !w.mirror && !(rec.failed && rec.failed.key === w.key)) {
       const stateDone =
         (w.status === 'closed' && rec.eset?.status === CLOSED) ||
         (w.status === 'open' && rec.eset !== undefined && rec.eset.status !== CLOSED);

@@ -45,6 +45,13 @@ export interface WorkerDeps extends ReconcileDeps {
   record: Recorder;
   timing: WorkerTiming;
   newId?: () => string;
+  /** Told of every close or reopen that failed for good, so the sync can tell the ticket (functions/sync/notices.ts). */
+  notices?: FailureNotices;
+}
+
+/** Where failed closes and reopens are left for the ESET-to-ticket sync. */
+export interface FailureNotices {
+  failed(rec: IncidentRecord, failure: Failure): Promise<void>;
 }
 
 export interface EventAnswer {
@@ -96,7 +103,12 @@ export class IncidentWorker {
       const wakeAt = rec.wake ? Date.parse(rec.wake.at) : undefined;
       const repeat = merge === 'duplicate' || merge === 'stale';
       const waits = wakeAt !== undefined && (repeat ? wakeAt > now - timing.overdueMs : wakeAt > now);
-      leased = merge !== 'too-many-comments' && outstanding(rec) && !waits && leaseFree(rec, owner, now);
+      leased =
+        merge !== 'too-many-comments' &&
+        merge !== 'echo' &&
+        outstanding(rec) &&
+        !waits &&
+        leaseFree(rec, owner, now);
       if (leased) rec.lease = { owner, until: now + timing.receive.leaseMs };
       if (created && event.action === 'close') {
         rec.unknown = {
@@ -129,6 +141,10 @@ export class IncidentWorker {
       };
     }
     if (!saved) throw new Error('the incident record could not be written');
+    if (merge === 'echo') {
+      this.deps.record({ lambda: 'receive', outcome: 'ignored', ...base, detail: ECHO });
+      return { statusCode: 200, body: { status: 'ignored', incidentUuid: event.incidentUuid, reason: ECHO } };
+    }
     if (merge === 'duplicate') this.deps.record({ lambda: 'receive', outcome: 'duplicate', ...base });
     if (merge === 'stale') {
       this.deps.record({
@@ -349,6 +365,11 @@ export class IncidentWorker {
       });
     }
     for (const f of session.failures) {
+      // The ticket learns of a close or reopen that failed through the sync, whichever path failed it.
+      if (f.action !== 'comment' && this.deps.notices) {
+        // A notice that cannot be stored must not fail the request: the dead letter (or the answer) stays.
+        await this.deps.notices.failed(rec, f).catch(() => undefined);
+      }
       // The receive Lambda answers its own event's refusal to the sender; everything else is parked.
       if (lambda === 'receive' && f.key === ownKey) continue;
       if (f.status !== undefined) {
@@ -651,6 +672,8 @@ function redriveInto(r: IncidentRecord, message: RetryMessage, now: number): voi
   r.progress = { budgetStart: at, attempts: 0 };
   r.dirty = true;
 }
+
+const ECHO = "the bridge's own change in the ticket, echoed back: not acted on";
 
 /** How soon a wake-up looks again at an incident another worker holds. */
 const BUSY_RECHECK_MS = 2_000;

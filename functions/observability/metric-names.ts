@@ -56,3 +56,22 @@ export const MetricName = {
 } as const;
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
+
+/**
+ * The ESET-to-ticket sync's metrics, emitted by the sync Lambda only (so they are on the dashboard
+ * and alarmed only in stacks with the sync switched on).
+ */
+export const SyncMetricName = {
+  /** After each run: seconds from the watermark (everything before it is told) to now. */
+  SyncLagSeconds: 'SyncLagSeconds',
+  /** Tickets opened for new ESET incidents. */
+  SyncTicketsCreated: 'SyncTicketsCreated',
+  /** News told to tickets: closes, reopens, ESET comments, failed closes. */
+  SyncNewsTold: 'SyncNewsTold',
+  /** News the sync gave up after repeated refusals by the ticket target. */
+  SyncGaveUp: 'SyncGaveUp',
+  /** ESET calls of one run (list pages and comment reads). */
+  SyncEsetCalls: 'SyncEsetCalls',
+} as const;
+
+export type SyncMetricNameValue = (typeof SyncMetricName)[keyof typeof SyncMetricName];

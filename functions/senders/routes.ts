@@ -116,7 +116,7 @@ const normalizePath = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p).
  * Parses SENDERS_CONFIG (a JSON string) and builds the route table. Throws an Error whose message
  * lists every problem, each prefixed with where it is (`SENDERS_CONFIG routes./jira.incident[0]: ...`).
  */
-export function parseSendersConfig(json: string): RouteTable {
+export function parseSendersConfig(json: string, extra: RouteExtras = {}): RouteTable {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -131,11 +131,16 @@ export function parseSendersConfig(json: string): RouteTable {
         .join('; '),
     );
   }
-  return buildRouteTable(parsed.data);
+  return buildRouteTable(parsed.data, extra);
+}
+
+/** Settings added to the configured ones: the actors each adapter's routes ignore (the bridge's own accounts). */
+export interface RouteExtras {
+  ignoreActors?: Partial<Record<AdapterName, readonly string[]>>;
 }
 
 /** Builds the table from parsed settings; without any, every path is the canonical route (as before routes existed). */
-export function buildRouteTable(config?: SendersConfig): RouteTable {
+export function buildRouteTable(config?: SendersConfig, extra: RouteExtras = {}): RouteTable {
   if (!config) {
     const only: Route = { path: '/', adapter: canonicalAdapter(), auth: DEFAULT_AUTH.canonical };
     return { routes: [only], find: () => only };
@@ -143,8 +148,9 @@ export function buildRouteTable(config?: SendersConfig): RouteTable {
   const problems: string[] = [];
   const byPath = new Map<string, Route>();
   byPath.set('/', { path: '/', adapter: canonicalAdapter(), auth: DEFAULT_AUTH.canonical });
-  for (const [path, input] of Object.entries(config.routes)) {
+  for (const [path, configured] of Object.entries(config.routes)) {
     const at = `SENDERS_CONFIG routes.${path}`;
+    let input = configured;
     if (!ROUTE_PATH.test(path)) {
       problems.push(`${at}: route must be a path like /jira`);
       continue;
@@ -156,6 +162,8 @@ export function buildRouteTable(config?: SendersConfig): RouteTable {
       problems.push(`${at}.adapter: required for a route not named after a system`);
       continue;
     }
+    const ignored = extra.ignoreActors?.[adapterName];
+    if (ignored?.length) input = { ...input, ignoreActors: [...(input.ignoreActors ?? []), ...ignored] };
     if (adapterName === 'canonical') {
       const misplaced = NOT_CANONICAL.filter((k) => input[k] !== undefined);
       for (const k of misplaced) {

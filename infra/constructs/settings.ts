@@ -42,6 +42,24 @@ export interface BridgeSettings {
    * checked at synth time. Unset: only the canonical route.
    */
   readonly sendersConfig?: string;
+  /** The ESET-to-ticket sync (`syncTarget` and its settings); absent: no sync in the stack. */
+  readonly sync?: SyncSettings;
+}
+
+/** Deploy-time settings of the ESET-to-ticket sync (README.md, "Tickets from ESET incidents"). */
+export interface SyncSettings {
+  /** `syncTarget`: `jira` or `webhook`. */
+  readonly target: 'jira' | 'webhook';
+  /** `syncIntervalSeconds`: the schedule, whole minutes (EventBridge rates are in minutes). */
+  readonly intervalSeconds: number;
+  /** `syncMinSeverity`: LOW, MEDIUM or HIGH. */
+  readonly minSeverity: 'LOW' | 'MEDIUM' | 'HIGH';
+  /** `syncIncidentUrl`: the incident link written into tickets, with `{uuid}`. */
+  readonly incidentUrl?: string;
+  /** `jiraBaseUrl`, `jiraProjectKey`, `jiraIssueType`, `jiraBridgeAccountId`. */
+  readonly jira?: { baseUrl: string; projectKey: string; issueType: string; bridgeAccountId?: string };
+  /** `syncWebhookUrl`. */
+  readonly webhookUrl?: string;
 }
 
 export const DEFAULT_SETTINGS: BridgeSettings = {
@@ -188,8 +206,76 @@ export function readSettings(node: Node): BridgeSettings {
       problems.push(`sendersConfig: ${(err as Error).message}`);
     }
   }
+  const sync = readSyncSettings(get, int, problems);
+  if (sync) (settings as { sync?: SyncSettings }).sync = sync;
   if (problems.length > 0) {
     throw new Error(`Invalid CDK context: ${problems.join('; ')}`);
   }
   return settings;
+}
+
+/** The sync's settings, checked as the sync Lambda's loadConfig would check them, at synth time. */
+function readSyncSettings(
+  get: (key: string) => unknown,
+  int: (key: string, def: number, min: number, max: number) => number,
+  problems: string[],
+): SyncSettings | undefined {
+  const target = get('syncTarget');
+  if (target === undefined) return undefined;
+  if (target !== 'jira' && target !== 'webhook') {
+    problems.push(`syncTarget must be jira or webhook (got ${String(target)})`);
+    return undefined;
+  }
+  const text = (key: string, pattern: RegExp, what: string, required: boolean): string | undefined => {
+    const raw = get(key);
+    if (raw === undefined) {
+      if (required) problems.push(`${key} is required with syncTarget=${target}`);
+      return undefined;
+    }
+    if (typeof raw !== 'string' || !pattern.test(raw)) {
+      problems.push(`${key} must be ${what} (got ${String(raw)})`);
+      return undefined;
+    }
+    return raw;
+  };
+  const intervalSeconds = int('syncIntervalSeconds', 60, 60, 86_400);
+  if (intervalSeconds % 60 !== 0) {
+    problems.push(`syncIntervalSeconds must be whole minutes (got ${intervalSeconds})`);
+  }
+  const severity = String(get('syncMinSeverity') ?? 'MEDIUM').toUpperCase();
+  if (!['LOW', 'MEDIUM', 'HIGH'].includes(severity)) {
+    problems.push(`syncMinSeverity must be LOW, MEDIUM or HIGH (got ${severity})`);
+  }
+  const incidentUrl = text(
+    'syncIncidentUrl',
+    /^https:\/\/\S*\{uuid\}\S*$/,
+    'an https URL with {uuid}',
+    false,
+  );
+  const sync: SyncSettings = {
+    target,
+    intervalSeconds,
+    minSeverity: severity as SyncSettings['minSeverity'],
+    ...(incidentUrl ? { incidentUrl } : {}),
+  };
+  if (target === 'jira') {
+    const baseUrl = text(
+      'jiraBaseUrl',
+      /^https:\/\/[^\s/]+\/?$/,
+      'an https URL like https://your-domain.atlassian.net',
+      true,
+    );
+    const projectKey = text('jiraProjectKey', /^[A-Z][A-Z0-9_]{0,254}$/, 'a Jira project key', true);
+    const issueType = text('jiraIssueType', /^\S.{0,59}$/, 'an issue type name', false) ?? 'Task';
+    const bridgeAccountId = text('jiraBridgeAccountId', /^[A-Za-z0-9:_-]{1,128}$/, 'a Jira accountId', false);
+    if (baseUrl && projectKey) {
+      return {
+        ...sync,
+        jira: { baseUrl, projectKey, issueType, ...(bridgeAccountId ? { bridgeAccountId } : {}) },
+      };
+    }
+    return undefined;
+  }
+  const webhookUrl = text('syncWebhookUrl', /^https:\/\/\S+$/, 'an https URL', true);
+  return webhookUrl ? { ...sync, webhookUrl } : undefined;
 }

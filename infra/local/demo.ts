@@ -4,6 +4,7 @@
  * 202 pending, lost cache, a hang past the bridge's timeout, a refusal after a retry, an unknown
  * incident), sends one signed close per incident, and shows live progress until every request
  * is settled: closed, dead-lettered or rejected. Exits 0 when all settled and none closed twice.
+ * `npm run demo -- --sync`: the ESET-to-ticket loop instead (demo-sync.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -103,7 +104,7 @@ function tally(items: Item[]): Record<State, number> {
 }
 
 async function main(): Promise<number> {
-  let values: { count?: string; url?: string; timeout?: string; help?: boolean };
+  let values: { count?: string; url?: string; timeout?: string; help?: boolean; sync?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
         url: { type: 'string' },
         timeout: { type: 'string', default: '120' },
         help: { type: 'boolean', short: 'h' },
+        sync: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -120,7 +122,14 @@ async function main(): Promise<number> {
   }
   if (values.help) {
     console.log('usage: npm run demo -- [--count 20] [--url http://127.0.0.1:3000] [--timeout 120]');
+    console.log(
+      '       npm run demo -- --sync [--url http://127.0.0.1:3000]   (with SYNC_TARGET=jira npm start)',
+    );
     return 0;
+  }
+  if (values.sync) {
+    const { syncDemo } = await import('./demo-sync');
+    return syncDemo(values.url ?? defaultBridgeUrl());
   }
   const count = Number(values.count);
   const timeoutS = Number(values.timeout);

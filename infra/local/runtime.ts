@@ -31,6 +31,14 @@ import { functionUrlListener } from './http-adapter';
 import { type LocalQueues, queueDepth, setUpQueues } from './queues';
 import { SqsEventSource } from './sqs-event-source';
 import { type LocalStateStore, startLocalStateStore } from './state-store';
+import {
+  connectJira,
+  type EmbeddedJira,
+  embedJira,
+  type LocalSync,
+  type SyncActivity,
+  startLocalSync,
+} from './sync-runtime';
 
 export type { Outcome as OutcomeEvent, OutcomeKind } from '../../functions/observability/outcomes';
 
@@ -102,6 +110,10 @@ export interface RuntimeOptions {
   onOutcome?: (outcome: Outcome) => void;
   /** Things worth a line that are not outcomes: SQS unreachable, a handler that threw. */
   onNotice?: (text: string) => void;
+  /** With SYNC_TARGET: one call per ticket change the sync made. */
+  onSyncActivity?: (activity: SyncActivity) => void;
+  /** With SYNC_TARGET: run the sync every SYNC_INTERVAL_SECONDS (default true; tests run it themselves). */
+  syncTimer?: boolean;
 }
 
 export interface RuntimeStats {
@@ -136,6 +148,10 @@ export interface Runtime {
   durable: { queue: boolean; records: boolean };
   config: Config;
   sqs: SQSClient;
+  /** The embedded Jira stand-in (SYNC_TARGET=jira without JIRA_BASE_URL). */
+  jira?: EmbeddedJira['standin'];
+  /** The ESET-to-ticket sync, when SYNC_TARGET is set. */
+  sync?: LocalSync;
   stats(): RuntimeStats;
   queueDepths(): Promise<{ retry: QueueDepth; deadLetter: QueueDepth }>;
   /** Stops taking webhooks and polling, finishes the requests and the batch in hand, closes all. */
@@ -282,6 +298,8 @@ export interface ReadyInfo
   incidents: string[];
   /** Further tenants' sandboxes (SANDBOX_TENANTS) and their open incidents. */
   tenants?: Record<string, { esetApiUrl: string; incidents: string[] }>;
+  /** With SYNC_TARGET: the target, the interval, and the embedded Jira stand-in's URL and project. */
+  sync?: { target: string; intervalSeconds: number; jiraUrl?: string; jiraProjectKey?: string };
 }
 
 export function readyInfo(rt: Runtime): ReadyInfo {
@@ -307,6 +325,15 @@ export function readyInfo(rt: Runtime): ReadyInfo {
               { esetApiUrl: sb.url, incidents: Object.keys(sb.state().incidents) },
             ]),
           ),
+        }
+      : {}),
+    ...(rt.sync
+      ? {
+          sync: {
+            target: rt.sync.target,
+            intervalSeconds: rt.sync.intervalSeconds,
+            ...(rt.jira ? { jiraUrl: rt.jira.url, jiraProjectKey: rt.config.sync?.jira?.projectKey } : {}),
+          },
         }
       : {}),
   };
@@ -372,6 +399,8 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
   let sandbox: EsetSandbox | undefined;
   const sandboxes: EsetSandbox[] = [];
   let stateStore: LocalStateStore | undefined;
+  let embedded: EmbeddedJira | undefined;
+  let localSync: LocalSync | undefined;
   try {
     const defaults: Env = {};
     if (timing === 'fast') {
@@ -453,6 +482,9 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       defaults.AWS_ENDPOINT_URL_DYNAMODB = stateStore.endpoint;
     }
     if (secretDefaulted) defaults.WEBHOOK_SECRET = LOCAL_WEBHOOK_SECRET;
+    // SYNC_TARGET=jira without JIRA_BASE_URL: a Jira stand-in, its webhooks to the /jira route.
+    embedded = await embedJira(env, { localWebhookSecret: LOCAL_WEBHOOK_SECRET });
+    if (embedded) Object.assign(defaults, embedded.defaults);
     const config = loadConfig(
       {
         ...env,
@@ -461,7 +493,14 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
         RETRY_QUEUE_URL: queues.retryQueueUrl,
         DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
       },
-      { webhookSecret: true, retryQueue: true, deadLetterQueue: true, stateTable: true },
+      {
+        webhookSecret: true,
+        retryQueue: true,
+        deadLetterQueue: true,
+        stateTable: true,
+        // With SYNC_TARGET, its target's settings are checked at start, not at the first run.
+        ...(isSet(env, 'SYNC_TARGET') ? { sync: true } : {}),
+      },
     );
     const observability = () => ({
       ...createObservability(),
@@ -604,6 +643,19 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     let stopping: Promise<void> | undefined;
     const sb = sandbox;
     const store = stateStore;
+    const jira = embedded?.standin;
+    if (jira) connectJira(jira, config, `http://${displayHost}:${address.port}/`);
+    if (config.sync) {
+      localSync = startLocalSync({
+        config,
+        overrides,
+        ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+        ...(options.onSyncActivity ? { onActivity: options.onSyncActivity } : {}),
+        onNotice: notice,
+        timer: options.syncTimer !== false,
+      });
+    }
+    const syncLoop = localSync;
     runtime = {
       webhookUrl: `http://${displayHost}:${address.port}/`,
       sqsEndpoint: q.endpoint,
@@ -624,12 +676,16 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
       },
       config,
       sqs: q.sqs,
+      ...(jira ? { jira } : {}),
+      ...(syncLoop ? { sync: syncLoop } : {}),
       stats: () => ({ ...structuredClone(stats), incidents: Object.fromEntries(lastOutcome) }),
       queueDepths: depths,
       stop: () => {
         stopping ??= (async () => {
           // No new webhooks; the ones in hand finish (bounded by ESET's timeout), and so does
           // the batch in hand: the long poll is not aborted, so nothing it receives is stranded.
+          await syncLoop?.stop();
+          await jira?.close();
           const closed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeIdleConnections();
           polling = false;
@@ -655,24 +711,41 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Runtim
     await sandbox?.close().catch(() => {});
     for (const other of sandboxes) await other.close().catch(() => {});
     await stateStore?.close().catch(() => {});
+    await localSync?.stop().catch(() => {});
+    await embedded?.standin.close().catch(() => {});
     throw err;
   }
 }
 
-/** `GET /_local/runtime`: the ready info and stats, for `npm run demo`; loopback callers only. */
+/**
+ * `GET /_local/runtime`: the ready info and stats, for `npm run demo`; `POST /_local/sync`: one
+ * sync run now, answered with its report. Loopback callers only.
+ */
 function localRoute(req: IncomingMessage, res: ServerResponse, runtime: () => Runtime | undefined): void {
   const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
   const rt = runtime();
+  if (loopback && req.method === 'POST' && req.url === '/_local/sync' && rt?.sync) {
+    req.resume();
+    rt.sync.runNow().then(
+      (report) => answerJson(res, 200, report),
+      (err: unknown) => answerJson(res, 500, { message: describeError(err) }),
+    );
+    return;
+  }
   const [status, value] = !loopback
     ? [403, { message: 'loopback only' }]
     : req.method !== 'GET' || req.url !== '/_local/runtime' || !rt
       ? [404, { message: 'unknown local endpoint; try GET /_local/runtime' }]
       : [200, { ...readyInfo(rt), stats: rt.stats() }];
+  answerJson(res, status, value);
+  req.resume();
+}
+
+function answerJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
   });
   res.end(body);
-  req.resume();
 }

@@ -14,6 +14,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ||= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';
 
 const { formatOutcome, localOptionsFromEnv, readyInfo, startRuntime } = await import('./runtime');
+const { formatSyncActivity } = await import('./sync-runtime');
 
 function fail(message: string): never {
   console.error(`npm start: ${message}`);
@@ -28,6 +29,7 @@ try {
     env: process.env,
     onOutcome: (o) => console.log(formatOutcome(o)),
     onNotice: (text) => console.log(`note: ${text}`),
+    onSyncActivity: (a) => console.log(formatSyncActivity(a)),
   });
 } catch (err) {
   const e = err as NodeJS.ErrnoException & { port?: number };
@@ -53,6 +55,16 @@ const banner = [
   `  retry queue   ${runtime.retryQueueUrl}`,
   `  DLQ           ${runtime.deadLetterQueueUrl}`,
 ];
+if (runtime.sync) {
+  const target = runtime.jira
+    ? `Jira stand-in at ${runtime.jira.url} (project ${runtime.config.sync?.jira?.projectKey}, admin: ${runtime.jira.url}/_standin/state)`
+    : runtime.sync.target === 'jira'
+      ? `Jira at ${runtime.config.sync?.jira?.baseUrl}`
+      : `webhook ${runtime.config.sync?.webhook?.url}`;
+  banner.push(
+    `  sync          every ${runtime.sync.intervalSeconds} s to ${target}; now: curl -X POST ${runtime.webhookUrl}_local/sync`,
+  );
+}
 if (runtime.seededIncidents.length > 0) {
   banner.push(`  incidents     ${runtime.seededIncidents.join('\n                ')}`);
   banner.push(

@@ -17,7 +17,7 @@ export type { ReadyInfo } from '../../infra/local/runtime';
 
 /** Variables of the parent that would change what the child does; the tests set their own. */
 const INHERITED_CONFIG =
-  /^(ESET_|WEBHOOK_|RETRY_|DEAD_LETTER_|PENDING_|SANDBOX_|POWERTOOLS_|AWS_ENDPOINT_URL)/;
+  /^(ESET_|WEBHOOK_|RETRY_|DEAD_LETTER_|PENDING_|SANDBOX_|POWERTOOLS_|AWS_ENDPOINT_URL|SYNC_|JIRA_|SENDERS_)/;
 const LOCAL_NAMES = new Set(['PORT', 'HOST', 'QUEUE_PREFIX', 'MAX_BODY_BYTES']);
 
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {

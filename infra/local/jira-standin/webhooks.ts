@@ -85,6 +85,8 @@ export function payloadsFor(change: Change, model: JiraModel, timestamp: number)
           issue_event_type_name: 'issue_commented',
           user,
           issue,
+          // Jira Cloud sends the new comment with the update (docs/senders/jira.md).
+          comment: model.commentJson(change.issue, change.comment),
         },
       ];
   }
