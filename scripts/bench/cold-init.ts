@@ -1,103 +1,123 @@
 /**
- * Cold init: the median time to import each bundled Lambda entry in a fresh Node process (what
- * Lambda's init phase spends on our code), minus the median for an empty module measured in the
- * same rounds, so process start-up and the loader itself do not count.
+ * Cold init of the deployed functions: each sample is a fresh Node process that imports the
+ * handler the way the Lambda Node.js runtime's init does (probe in build.ts), started with the
+ * function's deployed environment, NODE_OPTIONS included, in its code folder. An empty handler
+ * module, started the same way, is the baseline: what process start-up and the loader cost without
+ * our code. The three take turns, round after round, so drift on the machine hits all alike; no
+ * round is thrown away (the files were just written, so they are in the page cache as a first run
+ * on this machine finds them).
  */
 import { spawnSync } from 'node:child_process';
-import { type Bundles, buildWithoutSdk, staticSdkImports } from './build';
-import { lambdaEnv, median } from './stats';
+import type { BenchFiles } from './build';
+import type { DeployedApp, DeployedFunction, FunctionName } from './deployed';
+import { median } from './stats';
+
+/** What one fresh process reports (build.ts, PROBE). */
+export interface ProbeSample {
+  ms: number;
+  cpuMs: number;
+  rssMb: number;
+  sourceMaps: boolean;
+  builtins: string[];
+  trace?: Record<string, number>;
+}
+
+export interface ColdInitFigures {
+  /** Median wall time of import + handler resolution, ms. */
+  ms: number;
+  /** Median CPU time (user + system) of the same, ms: less sensitive to other load on the machine. */
+  cpuMs: number;
+  rssMb: number;
+}
 
 export interface ColdInitResult {
   runs: number;
-  emptyMs: number;
-  /** Import time over the empty module, SDK external (as the runtime provides it). */
+  /** NODE_OPTIONS the processes ran with (the deployed value unless overridden). */
+  nodeOptions: string;
+  sourceMapsEnabled: boolean;
+  empty: ColdInitFigures;
+  receive: ColdInitFigures;
+  retry: ColdInitFigures;
+  /** Median over the empty handler, ms: the figure of the goal. */
   receiveMs: number;
   retryMs: number;
-  /** For information: one file with the AWS SDK inside (what NodejsFunction would build). */
-  receiveWithSdkMs: number;
-  retryWithSdkMs: number;
-  /** Resident memory right after the import, MiB. */
-  rssMb: { empty: number; receive: number; retry: number };
+  receiveCpuMs: number;
+  retryCpuMs: number;
+  /** Node built-ins each import loaded that a bare process had not. */
+  builtins: Record<FunctionName, string[]>;
 }
 
-export interface ColdInitExplained {
-  /** With every @aws-sdk import stubbed out: the cost of our code, Powertools and zod alone. */
-  receiveWithoutSdkMs: number;
-  retryWithoutSdkMs: number;
-  rssWithoutSdkMb: { receive: number; retry: number };
-  /** SDK packages each bundle loads at cold start (top-level imports). */
-  staticSdkImports: { receive: string[]; retry: string[] };
+/** Starts one fresh process that imports `fn`'s handler; `extraArgs` go to node before the probe. */
+export function probeOnce(
+  files: Pick<BenchFiles, 'probe'>,
+  fn: Pick<DeployedFunction, 'codeDir' | 'handler' | 'env'>,
+  opts: { nodeOptions?: string; extraArgs?: string[] } = {},
+): ProbeSample {
+  const env = {
+    ...fn.env,
+    LAMBDA_TASK_ROOT: fn.codeDir,
+    _HANDLER: fn.handler,
+    ...(opts.nodeOptions !== undefined ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+  };
+  const res = spawnSync(process.execPath, [...(opts.extraArgs ?? []), files.probe], {
+    cwd: fn.codeDir,
+    env,
+    encoding: 'utf8',
+  });
+  if (res.status !== 0) {
+    throw new Error(`importing ${fn.handler} from ${fn.codeDir} failed: ${res.stderr.slice(0, 2000)}`);
+  }
+  const last = res.stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as ProbeSample;
 }
 
-function importOnce(probe: string, target: string): { ms: number; rssMb: number } {
-  const res = spawnSync(process.execPath, [probe, target], { env: lambdaEnv(), encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`importing ${target} failed: ${res.stderr.slice(0, 2000)}`);
-  return JSON.parse(res.stdout) as { ms: number; rssMb: number };
-}
+const figures = (samples: ProbeSample[]): ColdInitFigures => ({
+  ms: median(samples.map((s) => s.ms)),
+  cpuMs: median(samples.map((s) => s.cpuMs)),
+  rssMb: median(samples.map((s) => s.rssMb)),
+});
 
-/** Medians of import time and RSS per target; targets take turns so drift hits all alike. */
-function measureImports<K extends string>(
-  probe: string,
-  targets: Record<K, string>,
+/**
+ * Median cold init of both deployed functions and of the empty handler over `runs` rounds.
+ * `nodeOptions` replaces the deployed NODE_OPTIONS (to tell what an option costs).
+ */
+export function measureColdInit(
+  files: BenchFiles,
+  app: DeployedApp,
   runs: number,
-): Record<K, { ms: number; rssMb: number }> {
-  const names = Object.keys(targets) as K[];
-  const ms = new Map<K, number[]>(names.map((n) => [n, []]));
-  const rss = new Map<K, number[]>(names.map((n) => [n, []]));
-  // One throw-away round warms the file cache.
-  for (const n of names) importOnce(probe, targets[n]);
+  opts: { nodeOptions?: string } = {},
+): ColdInitResult {
+  // The empty handler runs with the receive function's environment: same NODE_OPTIONS, same size.
+  const empty: DeployedFunction = { ...app.receive, codeDir: files.emptyDir };
+  const targets: Record<'empty' | FunctionName, DeployedFunction> = {
+    empty,
+    receive: app.receive,
+    retry: app.retry,
+  };
+  const names = Object.keys(targets) as (keyof typeof targets)[];
+  const samples: Record<keyof typeof targets, ProbeSample[]> = { empty: [], receive: [], retry: [] };
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < names.length; k++) {
-      const n = names[(k + round) % names.length] as K;
-      const sample = importOnce(probe, targets[n]);
-      ms.get(n)?.push(sample.ms);
-      rss.get(n)?.push(sample.rssMb);
+      const name = names[(k + round) % names.length] as keyof typeof targets;
+      samples[name].push(probeOnce(files, targets[name], opts));
     }
   }
-  return Object.fromEntries(
-    names.map((n) => [n, { ms: median(ms.get(n) ?? []), rssMb: median(rss.get(n) ?? []) }]),
-  ) as Record<K, { ms: number; rssMb: number }>;
-}
-
-export function measureColdInit(b: Bundles, runs: number): ColdInitResult {
-  const m = measureImports(
-    b.probe,
-    {
-      empty: b.empty,
-      receive: b.receive.file,
-      retry: b.retry.file,
-      receiveWithSdk: b.receiveWithSdk.file,
-      retryWithSdk: b.retryWithSdk.file,
-    },
-    runs,
-  );
-  const empty = m.empty.ms;
+  const e = figures(samples.empty);
+  const r = figures(samples.receive);
+  const t = figures(samples.retry);
+  const bare = new Set(samples.empty[0]?.builtins ?? []);
+  const loaded = (s: ProbeSample[]) => (s[0]?.builtins ?? []).filter((b) => !bare.has(b));
   return {
     runs,
-    emptyMs: empty,
-    receiveMs: m.receive.ms - empty,
-    retryMs: m.retry.ms - empty,
-    receiveWithSdkMs: m.receiveWithSdk.ms - empty,
-    retryWithSdkMs: m.retryWithSdk.ms - empty,
-    rssMb: { empty: m.empty.rssMb, receive: m.receive.rssMb, retry: m.retry.rssMb },
-  };
-}
-
-/** What the cold init is made of: the same entries with the SDK stubbed, and what loads it. */
-export async function explainColdInit(b: Bundles, runs: number): Promise<ColdInitExplained> {
-  const without = await buildWithoutSdk(b);
-  const m = measureImports(
-    b.probe,
-    { empty: b.empty, receive: without.receive.file, retry: without.retry.file },
-    runs,
-  );
-  return {
-    receiveWithoutSdkMs: m.receive.ms - m.empty.ms,
-    retryWithoutSdkMs: m.retry.ms - m.empty.ms,
-    rssWithoutSdkMb: { receive: m.receive.rssMb, retry: m.retry.rssMb },
-    staticSdkImports: {
-      receive: await staticSdkImports(b.receive.file),
-      retry: await staticSdkImports(b.retry.file),
-    },
+    nodeOptions: opts.nodeOptions ?? app.receive.env.NODE_OPTIONS ?? '',
+    sourceMapsEnabled: samples.receive[0]?.sourceMaps ?? false,
+    empty: e,
+    receive: r,
+    retry: t,
+    receiveMs: r.ms - e.ms,
+    retryMs: t.ms - e.ms,
+    receiveCpuMs: r.cpuMs - e.cpuMs,
+    retryCpuMs: t.cpuMs - e.cpuMs,
+    builtins: { receive: loaded(samples.receive), retry: loaded(samples.retry) },
   };
 }
