@@ -5,6 +5,8 @@
  * the figures are made of: what loads at init, module by module, cold init without source maps,
  * warm overhead without logs or metrics. `--previous <commit>` (default: the last release before
  * the incident record) is the release the warm receive path is compared with; `none` skips it.
+ * `--before <commit>` adds that commit's functions to the cold-init rounds (a before/after
+ * measured under the same load).
  * Options for shorter runs: --closes, --rate, --pollers, --cold-runs, --warm-rounds, and
  * `--synth bundle` (bundleLambda instead of the CDK CLI: the same files, faster).
  * BENCHMARKS.md has the last results.
@@ -19,7 +21,7 @@ import { type ColdInitResult, measureColdInit } from './bench/cold-init';
 import { type DeployedApp, synthWithBundleLambda, synthWithCdk } from './bench/deployed';
 import { measureDrain } from './bench/drain';
 import { type InitTrace, traceInit } from './bench/init-trace';
-import { PREVIOUS_RELEASE, type Previous, synthPrevious } from './bench/previous';
+import { PREVIOUS_RELEASE, type Release, synthCommit } from './bench/previous';
 import { round } from './bench/stats';
 import { measureTokens } from './bench/tokens';
 import { measureWarm, measureWarmPair, type WarmResult } from './bench/warm';
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     'cold-runs': { type: 'string', default: '21' },
     'warm-rounds': { type: 'string', default: '12' },
     previous: { type: 'string', default: PREVIOUS_RELEASE },
+    before: { type: 'string' },
     synth: { type: 'string', default: 'cdk' },
   },
 });
@@ -77,20 +80,33 @@ try {
     log('bench: the stack template and bundleLambda (the functions as deployed)');
     app = await synthWithBundleLambda(files.dir);
   }
+  let before: Release | undefined;
+  if (values.before) {
+    log(`bench: ${values.before} as deployed, for cold init before and after`);
+    const dir = join(files.dir, 'before');
+    await mkdir(dir);
+    before = await synthCommit(values.before, dir);
+    if ('skipped' in before) throw new Error(`--before: ${before.skipped}`);
+  }
   const runs = num('cold-runs');
   log(`bench: cold init (${runs} rounds of fresh Node processes, deployed environment)`);
-  const cold = measureColdInit(files, app, runs);
+  const cold = measureColdInit(
+    files,
+    app,
+    runs,
+    before && 'app' in before ? { before: { label: before.commit, app: before.app } } : {},
+  );
   const [receiveFiles, retryFiles] = await Promise.all([
     initFiles(app.receive.codeDir),
     initFiles(app.retry.codeDir),
   ]);
 
-  let previous: Previous | undefined;
+  let previous: Release | undefined;
   if (values.previous !== 'none') {
     log(`bench: the previous release (${values.previous}) as deployed, for the warm comparison`);
     const dir = join(files.dir, 'previous');
     await mkdir(dir);
-    previous = await synthPrevious(values.previous, dir);
+    previous = await synthCommit(values.previous, dir);
     if ('skipped' in previous) log(`bench: previous release skipped: ${previous.skipped}`);
   }
   const rounds = num('warm-rounds');

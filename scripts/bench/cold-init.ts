@@ -45,6 +45,16 @@ export interface ColdInitResult {
   retryCpuMs: number;
   /** Node built-ins each import loaded that a bare process had not. */
   builtins: Record<FunctionName, string[]>;
+  /** Another build of the functions (an earlier commit), measured in the same rounds. */
+  before?: {
+    label: string;
+    receive: ColdInitFigures;
+    retry: ColdInitFigures;
+    receiveMs: number;
+    retryMs: number;
+    receiveCpuMs: number;
+    retryCpuMs: number;
+  };
 }
 
 /** Starts one fresh process that imports `fn`'s handler; `extraArgs` go to node before the probe. */
@@ -77,29 +87,40 @@ const figures = (samples: ProbeSample[]): ColdInitFigures => ({
   rssMb: median(samples.map((s) => s.rssMb)),
 });
 
+type Target = 'empty' | FunctionName | 'beforeReceive' | 'beforeRetry';
+
 /**
  * Median cold init of both deployed functions and of the empty handler over `runs` rounds.
- * `nodeOptions` replaces the deployed NODE_OPTIONS (to tell what an option costs).
+ * `nodeOptions` replaces the deployed NODE_OPTIONS (to tell what an option costs); `before`, the
+ * same functions built from an earlier commit, joins the rounds (a before/after under one load).
  */
 export function measureColdInit(
   files: BenchFiles,
   app: DeployedApp,
   runs: number,
-  opts: { nodeOptions?: string } = {},
+  opts: { nodeOptions?: string; before?: { label: string; app: DeployedApp } } = {},
 ): ColdInitResult {
   // The empty handler runs with the receive function's environment: same NODE_OPTIONS, same size.
   const empty: DeployedFunction = { ...app.receive, codeDir: files.emptyDir };
-  const targets: Record<'empty' | FunctionName, DeployedFunction> = {
+  const targets: Partial<Record<Target, DeployedFunction>> = {
     empty,
     receive: app.receive,
     retry: app.retry,
+    ...(opts.before ? { beforeReceive: opts.before.app.receive, beforeRetry: opts.before.app.retry } : {}),
   };
-  const names = Object.keys(targets) as (keyof typeof targets)[];
-  const samples: Record<keyof typeof targets, ProbeSample[]> = { empty: [], receive: [], retry: [] };
+  const names = Object.keys(targets) as Target[];
+  const samples: Record<Target, ProbeSample[]> = {
+    empty: [],
+    receive: [],
+    retry: [],
+    beforeReceive: [],
+    beforeRetry: [],
+  };
+  const probeOpts = opts.nodeOptions !== undefined ? { nodeOptions: opts.nodeOptions } : {};
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < names.length; k++) {
-      const name = names[(k + round) % names.length] as keyof typeof targets;
-      samples[name].push(probeOnce(files, targets[name], opts));
+      const name = names[(k + round) % names.length] as Target;
+      samples[name].push(probeOnce(files, targets[name] as DeployedFunction, probeOpts));
     }
   }
   const e = figures(samples.empty);
@@ -119,5 +140,22 @@ export function measureColdInit(
     receiveCpuMs: r.cpuMs - e.cpuMs,
     retryCpuMs: t.cpuMs - e.cpuMs,
     builtins: { receive: loaded(samples.receive), retry: loaded(samples.retry) },
+    ...(opts.before
+      ? {
+          before: (() => {
+            const br = figures(samples.beforeReceive);
+            const bt = figures(samples.beforeRetry);
+            return {
+              label: opts.before.label,
+              receive: br,
+              retry: bt,
+              receiveMs: br.ms - e.ms,
+              retryMs: bt.ms - e.ms,
+              receiveCpuMs: br.cpuMs - e.cpuMs,
+              retryCpuMs: bt.cpuMs - e.cpuMs,
+            };
+          })(),
+        }
+      : {}),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * An older release of the bridge as it was deployed, for comparing the warm receive path with it:
- * the release's tree from git (`git archive`), its own `cdk synth` (its bundling, its environment),
+ * An earlier commit of the bridge as it was deployed, for comparisons (the warm receive path with
+ * the previous release, cold init before and after a change): the commit's tree from git (`git archive`), its own `cdk synth` (its bundling, its environment),
  * with the dependencies its lock file names. When every package of that lock file is at the same
  * version and integrity in ours, the release uses our node_modules; otherwise `npm ci` installs
  * its own.
@@ -15,7 +15,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 /** The last release before the incident record: the receive Lambda with Powertools Idempotency. */
 export const PREVIOUS_RELEASE = 'ce5200f';
 
-export type Previous =
+export type Release =
   | { commit: string; app: DeployedApp; dependencies: 'shared' | 'installed' }
   | { commit: string; skipped: string };
 
@@ -38,7 +38,7 @@ async function sameDependencies(oldLock: Lock): Promise<boolean> {
 }
 
 /** Synthesizes `commit` under `dir`; says why not instead of failing (no git, a shallow clone...). */
-export async function synthPrevious(commit: string, dir: string): Promise<Previous> {
+export async function synthCommit(commit: string, dir: string): Promise<Release> {
   let full: string;
   try {
     full = run('git', ['rev-parse', '--verify', `${commit}^{commit}`], ROOT).trim();
