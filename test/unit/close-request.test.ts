@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCloseRequest, toClosureReason } from '../../functions/webhook/close-request';
+import { toClosureReason } from '../../functions/webhook/close-request';
+import { parseCloseRequest } from '../../functions/webhook/close-request-body';
 
 const UUID = '123e4567-e89b-12d3-a456-426614174000';
 
