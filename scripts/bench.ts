@@ -186,7 +186,7 @@ try {
   const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
   const ops = (w: WarmResult) =>
     Object.entries(w.dynamoOpsPerClose)
-      .map(([k, v]) => `${v} ${k}`)
+      .map(([k, v]) => `${v} ${k} (${round(w.dynamoOpMedianMs[k] ?? Number.NaN, 2)} ms)`)
       .join(' + ') || 'none';
   const ms3 = (n: number) => `${round(n, 3)}`;
   const rows: [string, string, string, string][] = [

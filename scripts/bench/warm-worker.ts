@@ -31,6 +31,8 @@ export interface WarmSamples {
   dynamoTrips: number[];
   /** DynamoDB operations of the measured invocations, by name (PutItem, GetItem, UpdateItem...). */
   dynamoOps: Record<string, number>;
+  /** The round-trip times of each operation, ms. */
+  dynamoOpMs: Record<string, number[]>;
   statuses: Record<string, number>;
   /** All invocations and bare fetches, warm-up included (to tell the stand-in's counts apart). */
   invocations: number;
@@ -107,6 +109,7 @@ const samples: WarmSamples = {
   dynamoMs: [],
   dynamoTrips: [],
   dynamoOps: {},
+  dynamoOpMs: {},
   statuses: {},
   invocations: 0,
   fetches: 0,
@@ -129,7 +132,10 @@ for (let round = 0; round < warmupRounds + rounds; round++) {
       if (measured) {
         samples.dynamoMs.push(trips.reduce((a, t) => a + t.ms, 0));
         samples.dynamoTrips.push(trips.length);
-        for (const t of trips) samples.dynamoOps[t.op] = (samples.dynamoOps[t.op] ?? 0) + 1;
+        for (const t of trips) {
+          samples.dynamoOps[t.op] = (samples.dynamoOps[t.op] ?? 0) + 1;
+          samples.dynamoOpMs[t.op] = [...(samples.dynamoOpMs[t.op] ?? []), t.ms];
+        }
       }
       return ms;
     };

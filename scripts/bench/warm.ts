@@ -32,6 +32,8 @@ export interface WarmResult {
   /** DynamoDB round trips per close (median), and the operations behind them, per close. */
   dynamoTripsPerClose: number;
   dynamoOpsPerClose: Record<string, number>;
+  /** Median round trip of each DynamoDB operation, ms. */
+  dynamoOpMedianMs: Record<string, number>;
   /** ESET requests per invocation (closes; token requests over the whole run). */
   esetClosesPerInvocation: number;
   tokenRequests: number;
@@ -173,6 +175,9 @@ function summarize(runs: { samples: WarmSamples; esetCloses: number; tokenReques
     handlerLessDynamoMedianMs: median(lessDynamo),
     dynamoTripsPerClose: median(all((s) => s.dynamoTrips)),
     dynamoOpsPerClose: Object.fromEntries(Object.entries(ops).map(([k, v]) => [k, per(v)])),
+    dynamoOpMedianMs: Object.fromEntries(
+      Object.keys(ops).map((op) => [op, median(runs.flatMap((r) => r.samples.dynamoOpMs[op] ?? []))]),
+    ),
     esetClosesPerInvocation:
       Math.round((runs.reduce((a, r) => a + r.esetCloses, 0) / Math.max(1, invocations)) * 100) / 100,
     tokenRequests: runs.reduce((a, r) => a + r.tokenRequests, 0),
