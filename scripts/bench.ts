@@ -209,6 +209,22 @@ try {
       'receive / retry, median',
       '',
     ],
+    ...(cold.before
+      ? ([
+          [
+            `  (before: ${cold.before.label})`,
+            `${round(cold.before.receiveMs)} / ${round(cold.before.retryMs)} ms`,
+            'receive / retry over empty, same rounds',
+            '',
+          ],
+          [
+            '  (before: CPU time)',
+            `${round(cold.before.receiveCpuMs)} / ${round(cold.before.retryCpuMs)} ms`,
+            'receive / retry over empty, median',
+            '',
+          ],
+        ] as [string, string, string, string][])
+      : []),
     [
       '  (NODE_OPTIONS)',
       cold.nodeOptions || '(none)',
