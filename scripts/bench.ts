@@ -20,7 +20,7 @@ import { buildBenchFiles, initFiles } from './bench/build';
 import { type ColdInitResult, measureColdInit } from './bench/cold-init';
 import { type DeployedApp, synthWithBundleLambda, synthWithCdk } from './bench/deployed';
 import { measureDrain } from './bench/drain';
-import { type InitTrace, traceInit } from './bench/init-trace';
+import { type InitProfile, type InitTrace, profileInit, traceInit } from './bench/init-trace';
 import { PREVIOUS_RELEASE, type Release, synthCommit } from './bench/previous';
 import { round } from './bench/stats';
 import { measureTokens } from './bench/tokens';
@@ -128,6 +128,7 @@ try {
   let explained:
     | {
         initTrace: Record<'receive' | 'retry', InitTrace>;
+        initProfile: Record<'receive' | 'retry', InitProfile>;
         coldWithoutSourceMaps: ColdInitResult;
         warm: Record<string, WarmResult>;
       }
@@ -135,6 +136,8 @@ try {
   if (values.explain) {
     log('bench: explain: what loads at init, module by module');
     const initTrace = await traceInit(files, app, Math.min(runs, 11));
+    log('bench: explain: CPU profiles of the cold init');
+    const initProfile = await profileInit(files, app, Math.min(runs, 7));
     log('bench: explain: cold init without --enable-source-maps');
     const deployedOptions = app.receive.env.NODE_OPTIONS ?? '';
     const coldWithoutSourceMaps = measureColdInit(files, app, runs, {
@@ -154,7 +157,7 @@ try {
     for (const [name, env] of Object.entries(variants)) {
       warmParts[name] = await measureWarm(files, app.receive, { rounds, env });
     }
-    explained = { initTrace, coldWithoutSourceMaps, warm: warmParts };
+    explained = { initTrace, initProfile, coldWithoutSourceMaps, warm: warmParts };
   }
   log(
     `bench: drain of ${closes} queued closes at ${rate} calls/s (takes about ${Math.ceil(closes / rate)} s)`,
@@ -329,6 +332,13 @@ try {
       `  cold init without --enable-source-maps: receive ${round(c.receiveMs)} ms, retry ${round(c.retryMs)} ms ` +
         `(same rounds' empty handler ${round(c.empty.ms)} ms)`,
     );
+    for (const [name, p] of Object.entries(explained.initProfile)) {
+      console.log(
+        `  where init time goes, ${name} (CPU profile, ms per run of a ${round(p.importMs)} ms profiled import, median of ${p.runs}):`,
+      );
+      for (const part of p.parts.slice(0, 12))
+        console.log(`    ${String(round(part.ms)).padStart(6)} ms  ${part.part}`);
+    }
     for (const [name, t] of Object.entries(explained.initTrace)) {
       console.log(
         `  what loads at init, ${name}: ${round(t.bodiesMs)} ms in module code of ${round(t.importMs)} ms ` +

@@ -27,7 +27,8 @@ export interface BenchFiles {
 /**
  * The probe: resolves `_HANDLER` in `LAMBDA_TASK_ROOT` as the runtime does (`index.handler`:
  * `index.js`, `index.mjs` or `index.cjs`, the export `handler`), imports the module by file URL,
- * takes the export and checks it is a function. Timed from the import to the resolved handler.
+ * takes the export and checks it is a function. Timed from the import to the resolved handler;
+ * `startUs`/`endUs` are on the monotonic clock V8's CPU profiles use (init-trace.ts, `--cpu-prof`).
  * With the init tracer (`--import`, init-trace.ts) it adds each module's own time.
  */
 const PROBE = `import { existsSync } from 'node:fs';
@@ -42,9 +43,11 @@ if (!file) throw new Error('no module for ' + spec + ' in ' + root);
 const before = new Set(process.moduleLoadList);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
+const startUs = Number(process.hrtime.bigint() / 1000n);
 const mod = await import(pathToFileURL(file).href);
 const handler = mod[spec.slice(dot + 1)];
 const ms = performance.now() - t0;
+const endUs = Number(process.hrtime.bigint() / 1000n);
 const cpu = process.cpuUsage(cpu0);
 if (typeof handler !== 'function') throw new Error(spec + ' is not a function');
 const builtins = process.moduleLoadList
@@ -52,6 +55,8 @@ const builtins = process.moduleLoadList
   .map((m) => m.slice('NativeModule '.length));
 const sample = {
   ms,
+  startUs,
+  endUs,
   cpuMs: (cpu.user + cpu.system) / 1000,
   rssMb: process.memoryUsage.rss() / 1048576,
   sourceMaps: process.sourceMapsEnabled,

@@ -15,6 +15,8 @@ import { median } from './stats';
 /** What one fresh process reports (build.ts, PROBE). */
 export interface ProbeSample {
   ms: number;
+  startUs: number;
+  endUs: number;
   cpuMs: number;
   rssMb: number;
   sourceMaps: boolean;

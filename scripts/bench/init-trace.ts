@@ -1,17 +1,22 @@
 /**
- * What loads at init, module by module. Each entry is built again with the stack's own build
+ * What loads at init, module by module, and where the rest of the time goes. Each entry is built again with the stack's own build
  * options (infra/bundle.ts, `lambdaBuildOptions`) plus one esbuild plugin that puts a marker at the
  * start and at the end of every module's code; esbuild keeps the modules in evaluation order, so a
  * module's own time is from its start marker to its end marker, less the modules it runs inside
  * it (a CommonJS `require`). The instrumented build is imported by the same probe as the cold-init
  * figure, with the deployed environment, and the tracer (`--import`) sums the times.
  *
- * What the markers cannot see is reported beside them: reading and compiling the files, linking,
- * Node built-ins (by name), and the bytes each package puts into the files read at init.
+ * What the markers cannot see is reported beside them: the bytes each package puts into the files
+ * read at init, the Node built-ins by name, and a V8 CPU profile (`--cpu-prof`) of the deployed
+ * files' import, its samples sorted into compiling, source maps, built-ins, module code (by
+ * package, through the source maps) and the loader. A profiled process runs slower than a plain
+ * one; the shares tell where the time goes, the cold-init figure how much it is.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { lambdaBuildOptions } from '../../infra/bundle';
 import type { BenchFiles } from './build';
@@ -143,4 +148,130 @@ function initBytes(metafile: Metafile, outdir: string): { module: string; kib: n
   return [...bytes]
     .map(([module, b]) => ({ module, kib: Math.round(b / 102.4) / 10 }))
     .sort((a, c) => c.kib - a.kib);
+}
+
+/** Where a share of the profiled import time went. */
+export interface InitProfile {
+  runs: number;
+  /** Median profiled import time, ms (more than unprofiled: sampling has a cost). */
+  importMs: number;
+  /** Mean ms per run in each part, largest first. */
+  parts: { part: string; ms: number }[];
+}
+
+type ProfileNode = {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+};
+type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
+
+/** The part of init a sample belongs to, from its stack (leaf first). */
+function partOf(
+  stack: ProfileNode['callFrame'][],
+  moduleOf: (f: ProfileNode['callFrame']) => string | undefined,
+) {
+  const leaf = stack[0];
+  if (leaf?.functionName === '(garbage collector)') return 'garbage collection';
+  const has = (name: string) => stack.some((f) => f.functionName === name);
+  if (has('maybeCacheSourceMap')) return 'source maps (--enable-source-maps)';
+  if (has('compileForInternalLoader')) {
+    // The outermost built-in being loaded (the stack is leaf first): what the code asked for.
+    const outer = stack.findLastIndex((f) => f.functionName === 'compileForInternalLoader');
+    const loaded = stack
+      .slice(0, outer)
+      .findLast((f) => f.url.startsWith('node:'))
+      ?.url.slice('node:'.length);
+    return `Node built-ins: ${loaded ?? 'other'}`;
+  }
+  if (has('compileSourceTextModule')) return 'compiling the files';
+  for (const f of stack) {
+    const m = moduleOf(f);
+    if (m) return `module code: ${m}`;
+  }
+  return 'loader (resolve, read, link) and the rest';
+}
+
+/**
+ * CPU profiles of `runs` fresh imports of each deployed function (deployed environment and
+ * NODE_OPTIONS, as the cold-init probe), cut to the import's own time.
+ */
+export async function profileInit(
+  files: BenchFiles,
+  app: DeployedApp,
+  runs: number,
+): Promise<Record<FunctionName, InitProfile>> {
+  const out = {} as Record<FunctionName, InitProfile>;
+  for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+    const fn = app[name];
+    const dir = join(files.dir, 'init-profile', name);
+    await mkdir(dir, { recursive: true });
+    const maps = new Map<string, SourceMap | null>();
+    const moduleOf = (f: ProfileNode['callFrame']): string | undefined =>
+      f.url.startsWith('file://') && fileURLToPath(f.url).startsWith(fn.codeDir)
+        ? originalModule(f, maps)
+        : undefined;
+    const totals = new Map<string, number>();
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const profileName = `run-${i}.cpuprofile`;
+      const sample = probeOnce(files, fn, {
+        extraArgs: [
+          '--cpu-prof',
+          `--cpu-prof-dir=${dir}`,
+          `--cpu-prof-name=${profileName}`,
+          '--cpu-prof-interval=100',
+        ],
+      });
+      times.push(sample.ms);
+      const profile = JSON.parse(await readFile(join(dir, profileName), 'utf8')) as CpuProfile;
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const parent = new Map<number, number>();
+      for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+      let at = profile.startTime;
+      profile.samples.forEach((id, k) => {
+        at += profile.timeDeltas[k] ?? 0;
+        if (at < sample.startUs || at > sample.endUs) return;
+        const ms = (profile.timeDeltas[k + 1] ?? 0) / 1000;
+        const stack: ProfileNode['callFrame'][] = [];
+        for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
+          const node = byId.get(n);
+          if (node) stack.push(node.callFrame);
+        }
+        const part = partOf(stack, moduleOf);
+        totals.set(part, (totals.get(part) ?? 0) + ms);
+      });
+    }
+    out[name] = {
+      runs,
+      importMs: median(times),
+      parts: [...totals]
+        .map(([part, ms]) => ({ part, ms: Math.round((ms / runs) * 100) / 100 }))
+        .sort((a, b) => b.ms - a.ms),
+    };
+  }
+  return out;
+}
+
+/** The module or package a frame of the deployed files comes from, through their source maps. */
+function originalModule(f: ProfileNode['callFrame'], maps: Map<string, SourceMap | null>): string {
+  const file = fileURLToPath(f.url);
+  let map = maps.get(file);
+  if (map === undefined) {
+    try {
+      map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')));
+    } catch {
+      map = null;
+    }
+    maps.set(file, map);
+  }
+  const entry = map?.findEntry(f.lineNumber, f.columnNumber) as { originalSource?: string } | undefined;
+  const source = entry?.originalSource;
+  // Module-scope code of every module runs in one top-level function, which maps to no source.
+  if (!source) return 'top level of the bundle (module-scope code)';
+  const path = source.startsWith('file://') ? fileURLToPath(source) : source;
+  const i = path.lastIndexOf('node_modules/');
+  if (i >= 0) return moduleName(path.slice(i));
+  const j = path.lastIndexOf('functions/');
+  return j >= 0 ? path.slice(j) : path;
 }

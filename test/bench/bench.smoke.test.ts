@@ -4,7 +4,7 @@ import { type BenchFiles, buildBenchFiles, initFiles } from '../../scripts/bench
 import { measureColdInit, probeOnce } from '../../scripts/bench/cold-init';
 import { type DeployedApp, synthWithBundleLambda } from '../../scripts/bench/deployed';
 import { measureDrain } from '../../scripts/bench/drain';
-import { traceInit } from '../../scripts/bench/init-trace';
+import { profileInit, traceInit } from '../../scripts/bench/init-trace';
 import { measureTokens } from '../../scripts/bench/tokens';
 import { measureWarm } from '../../scripts/bench/warm';
 
@@ -80,6 +80,21 @@ describe('the benchmarks', () => {
     expect(trace.receive.modules.map((m) => m.module)).toContain('functions/receive.ts');
     // The AWS SDK is loaded on first use, never at init.
     expect(trace.receive.bytes.filter((b) => b.module.startsWith('@aws-sdk/'))).toEqual([]);
+  });
+
+  it('sorts a CPU profile of each cold init into compiling, source maps, built-ins and module code', async () => {
+    // Act
+    const profile = await profileInit(files, app, 1);
+
+    // Assess
+    for (const p of [profile.receive, profile.retry]) {
+      const parts = p.parts.map((x) => x.part);
+      expect(parts).toEqual(
+        expect.arrayContaining(['compiling the files', 'source maps (--enable-source-maps)']),
+      );
+      expect(parts.some((x) => x.startsWith('module code: '))).toBe(true);
+      expect(p.parts.reduce((a, x) => a + x.ms, 0)).toBeGreaterThan(0);
+    }
   });
 
   it('times warm closes of the deployed receive Lambda, each a new incident, DynamoDB round trips counted', async () => {
