@@ -129,7 +129,7 @@ try {
     | {
         initTrace: Record<'receive' | 'retry', InitTrace>;
         initProfile: Record<'receive' | 'retry', InitProfile>;
-        coldWithoutSourceMaps: ColdInitResult;
+        coldSourceMaps: ColdInitResult;
         warm: Record<string, WarmResult>;
       }
     | undefined;
@@ -138,10 +138,14 @@ try {
     const initTrace = await traceInit(files, app, Math.min(runs, 11));
     log('bench: explain: CPU profiles of the cold init');
     const initProfile = await profileInit(files, app, Math.min(runs, 7));
-    log('bench: explain: cold init without --enable-source-maps');
+    log('bench: explain: cold init with and without --enable-source-maps, in the same rounds');
     const deployedOptions = app.receive.env.NODE_OPTIONS ?? '';
-    const coldWithoutSourceMaps = measureColdInit(files, app, runs, {
-      nodeOptions: deployedOptions.replace(/\s*--enable-source-maps\b/, '').trim(),
+    const coldSourceMaps = measureColdInit(files, app, runs, {
+      before: {
+        label: 'without --enable-source-maps',
+        app,
+        nodeOptions: deployedOptions.replace(/\s*--enable-source-maps\b/, '').trim(),
+      },
     });
     log('bench: explain: warm overhead without INFO logs / EMF metrics');
     const variants: Record<string, Record<string, string>> = {
@@ -157,7 +161,7 @@ try {
     for (const [name, env] of Object.entries(variants)) {
       warmParts[name] = await measureWarm(files, app.receive, { rounds, env });
     }
-    explained = { initTrace, initProfile, coldWithoutSourceMaps, warm: warmParts };
+    explained = { initTrace, initProfile, coldSourceMaps, warm: warmParts };
   }
   log(
     `bench: drain of ${closes} queued closes at ${rate} calls/s (takes about ${Math.ceil(closes / rate)} s)`,
@@ -327,10 +331,13 @@ try {
   );
   if (explained) {
     console.log('\nexplain (what the figures are made of):');
-    const c = explained.coldWithoutSourceMaps;
+    const c = explained.coldSourceMaps;
+    const w = c.before;
     console.log(
-      `  cold init without --enable-source-maps: receive ${round(c.receiveMs)} ms, retry ${round(c.retryMs)} ms ` +
-        `(same rounds' empty handler ${round(c.empty.ms)} ms)`,
+      `  cold init as deployed / without --enable-source-maps, same rounds: receive ${round(c.receiveMs)} / ` +
+        `${round(w?.receiveMs ?? Number.NaN)} ms, retry ${round(c.retryMs)} / ${round(w?.retryMs ?? Number.NaN)} ms ` +
+        `(CPU ${round(c.receiveCpuMs)} / ${round(w?.receiveCpuMs ?? Number.NaN)}, ${round(c.retryCpuMs)} / ` +
+        `${round(w?.retryCpuMs ?? Number.NaN)} ms)`,
     );
     for (const [name, p] of Object.entries(explained.initProfile)) {
       console.log(

@@ -89,40 +89,57 @@ const figures = (samples: ProbeSample[]): ColdInitFigures => ({
   rssMb: median(samples.map((s) => s.rssMb)),
 });
 
-type Target = 'empty' | FunctionName | 'beforeReceive' | 'beforeRetry';
+type Target = 'empty' | FunctionName | 'beforeEmpty' | 'beforeReceive' | 'beforeRetry';
 
 /**
  * Median cold init of both deployed functions and of the empty handler over `runs` rounds.
- * `nodeOptions` replaces the deployed NODE_OPTIONS (to tell what an option costs); `before`, the
- * same functions built from an earlier commit, joins the rounds (a before/after under one load).
+ * `nodeOptions` replaces the deployed NODE_OPTIONS (to tell what an option costs). `before` joins
+ * the same rounds, so that a comparison is made under one load: the functions built from another
+ * commit, or these with other NODE_OPTIONS (then with an empty handler of their own).
  */
 export function measureColdInit(
   files: BenchFiles,
   app: DeployedApp,
   runs: number,
-  opts: { nodeOptions?: string; before?: { label: string; app: DeployedApp } } = {},
+  opts: { nodeOptions?: string; before?: { label: string; app: DeployedApp; nodeOptions?: string } } = {},
 ): ColdInitResult {
   // The empty handler runs with the receive function's environment: same NODE_OPTIONS, same size.
   const empty: DeployedFunction = { ...app.receive, codeDir: files.emptyDir };
-  const targets: Partial<Record<Target, DeployedFunction>> = {
-    empty,
-    receive: app.receive,
-    retry: app.retry,
-    ...(opts.before ? { beforeReceive: opts.before.app.receive, beforeRetry: opts.before.app.retry } : {}),
+  const probeOpts = opts.nodeOptions !== undefined ? { nodeOptions: opts.nodeOptions } : {};
+  const before = opts.before;
+  const beforeOpts = before?.nodeOptions !== undefined ? { nodeOptions: before.nodeOptions } : probeOpts;
+  const targets: Partial<Record<Target, { fn: DeployedFunction; nodeOptions?: string }>> = {
+    empty: { fn: empty, ...probeOpts },
+    receive: { fn: app.receive, ...probeOpts },
+    retry: { fn: app.retry, ...probeOpts },
+    ...(before
+      ? {
+          ...(before.nodeOptions !== undefined ? { beforeEmpty: { fn: empty, ...beforeOpts } } : {}),
+          beforeReceive: { fn: before.app.receive, ...beforeOpts },
+          beforeRetry: { fn: before.app.retry, ...beforeOpts },
+        }
+      : {}),
   };
   const names = Object.keys(targets) as Target[];
   const samples: Record<Target, ProbeSample[]> = {
     empty: [],
     receive: [],
     retry: [],
+    beforeEmpty: [],
     beforeReceive: [],
     beforeRetry: [],
   };
-  const probeOpts = opts.nodeOptions !== undefined ? { nodeOptions: opts.nodeOptions } : {};
   for (let round = 0; round < runs; round++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(k + round) % names.length] as Target;
-      samples[name].push(probeOnce(files, targets[name] as DeployedFunction, probeOpts));
+      const target = targets[name] as { fn: DeployedFunction; nodeOptions?: string };
+      samples[name].push(
+        probeOnce(
+          files,
+          target.fn,
+          target.nodeOptions !== undefined ? { nodeOptions: target.nodeOptions } : {},
+        ),
+      );
     }
   }
   const e = figures(samples.empty);
@@ -145,16 +162,17 @@ export function measureColdInit(
     ...(opts.before
       ? {
           before: (() => {
+            const be = samples.beforeEmpty.length > 0 ? figures(samples.beforeEmpty) : e;
             const br = figures(samples.beforeReceive);
             const bt = figures(samples.beforeRetry);
             return {
               label: opts.before.label,
               receive: br,
               retry: bt,
-              receiveMs: br.ms - e.ms,
-              retryMs: bt.ms - e.ms,
-              receiveCpuMs: br.cpuMs - e.cpuMs,
-              retryCpuMs: bt.cpuMs - e.cpuMs,
+              receiveMs: br.ms - be.ms,
+              retryMs: bt.ms - be.ms,
+              receiveCpuMs: br.cpuMs - be.cpuMs,
+              retryCpuMs: bt.cpuMs - be.cpuMs,
             };
           })(),
         }

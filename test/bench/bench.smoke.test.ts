@@ -59,6 +59,18 @@ describe('the benchmarks', () => {
     expect(sizes.bytes).toBeGreaterThan(1000);
   });
 
+  it('puts another build or other NODE_OPTIONS into the same rounds', () => {
+    // Act
+    const cold = measureColdInit(files, app, 1, {
+      before: { label: 'no source maps', app, nodeOptions: '' },
+    });
+
+    // Assess
+    expect(cold.before?.label).toBe('no source maps');
+    for (const ms of [cold.before?.receiveMs, cold.before?.retryMs]) expect(Number.isFinite(ms)).toBe(true);
+    expect(cold.sourceMapsEnabled).toBe(true);
+  });
+
   it('the probe fails loudly when the handler is not there', () => {
     // Act / Assess
     expect(() => probeOnce(files, { ...app.receive, handler: 'index.missing' })).toThrow(/not a function/);
