@@ -1,20 +1,31 @@
 /**
- * `npm run bench [-- --json]`: the bridge's performance figures against the goals of issue 6,
- * each measured in the same run as its baseline. Prints a table; with `--json` the last line is
- * one JSON object with the figures. `--explain` adds what the missed figures are made of (cold
- * init without the AWS SDK, warm overhead without logs or metrics). Options for shorter runs:
- * --closes, --rate, --pollers, --cold-runs, --warm-rounds. BENCHMARKS.md has the last results.
+ * `npm run bench [-- --json]`: the bridge's performance figures against their goals, each measured
+ * in the same run as its baseline, on what `cdk synth` deploys (scripts/bench/deployed.ts). Prints a
+ * table; with `--json` the last line is one JSON object with the figures. `--explain` adds what
+ * the figures are made of: what loads at init, module by module, cold init without source maps,
+ * warm overhead without logs or metrics. `--previous <commit>` (default: the last release before
+ * the incident record) is the release the warm receive path is compared with; `none` skips it.
+ * `--before <commit>` adds that commit's functions to the cold-init rounds (a before/after
+ * measured under the same load).
+ * Options for shorter runs: --closes, --rate, --pollers, --cold-runs, --warm-rounds, and
+ * `--synth bundle` (bundleLambda instead of the CDK CLI: the same files, faster).
+ * BENCHMARKS.md has the last results.
  */
 import { execFileSync } from 'node:child_process';
-import { availableParallelism, cpus } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildBundles } from './bench/build';
-import { explainColdInit, measureColdInit } from './bench/cold-init';
+import { buildBenchFiles, initFiles } from './bench/build';
+import { type ColdInitResult, measureColdInit } from './bench/cold-init';
+import { type DeployedApp, synthWithBundleLambda, synthWithCdk } from './bench/deployed';
 import { measureDrain } from './bench/drain';
+import { type InitProfile, type InitTrace, profileInit, traceInit } from './bench/init-trace';
+import { PREVIOUS_RELEASE, type Release, synthCommit } from './bench/previous';
 import { round } from './bench/stats';
 import { measureSync, syncTable } from './bench/sync';
 import { measureTokens } from './bench/tokens';
-import { measureWarm, type WarmResult } from './bench/warm';
+import { measureWarm, measureWarmPair, type WarmResult } from './bench/warm';
 
 // The in-process measurement (tokens) builds handlers that would print logs and EMF here.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -33,9 +44,14 @@ const { values } = parseArgs({
     sync: { type: 'boolean', default: false },
     'sync-incidents': { type: 'string', default: '1000' },
     'sync-rps': { type: 'string', default: '2' },
+    previous: { type: 'string', default: PREVIOUS_RELEASE },
+    before: { type: 'string' },
+    synth: { type: 'string', default: 'cdk' },
   },
 });
-const num = (name: keyof typeof values) => {
+const num = (
+  name: 'closes' | 'rate' | 'pollers' | 'cold-runs' | 'warm-rounds' | 'sync-incidents' | 'sync-rps',
+) => {
   const n = Number(values[name]);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
   return n;
@@ -43,6 +59,7 @@ const num = (name: keyof typeof values) => {
 const closes = num('closes');
 const rate = num('rate');
 if (rate > 10) throw new Error('--rate: ESET_MAX_RPS allows at most 10');
+if (values.synth !== 'cdk' && values.synth !== 'bundle') throw new Error('--synth is cdk or bundle');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Which code was measured: the commit, and whether functions/ had uncommitted changes. */
@@ -57,6 +74,8 @@ function revision(): { commit: string; uncommittedFunctions: number } {
 }
 const rev = revision();
 const started = performance.now();
+const load = () => loadavg().map((l) => round(l, 2));
+const loadAtStart = load();
 
 if (values.sync) {
   const result = await measureSync({
@@ -79,42 +98,112 @@ if (values.sync) {
   process.exit(0);
 }
 
-log('bench: bundling the Lambda entries with esbuild');
-const bundles = await buildBundles();
+const files = await buildBenchFiles();
 try {
-  log('bench: cold init (fresh Node processes)');
-  const cold = measureColdInit(bundles, num('cold-runs'));
-  log('bench: warm invocations against a loopback ESET');
-  const warm = await measureWarm(bundles, { rounds: num('warm-rounds') });
+  let app: DeployedApp;
+  if (values.synth === 'cdk') {
+    log('bench: npx cdk synth --quiet (the functions as deployed)');
+    app = await synthWithCdk(join(files.dir, 'cdk.out'));
+  } else {
+    log('bench: the stack template and bundleLambda (the functions as deployed)');
+    app = await synthWithBundleLambda(files.dir);
+  }
+  let before: Release | undefined;
+  if (values.before) {
+    log(`bench: ${values.before} as deployed, for cold init before and after`);
+    const dir = join(files.dir, 'before');
+    await mkdir(dir);
+    before = await synthCommit(values.before, dir);
+    if ('skipped' in before) throw new Error(`--before: ${before.skipped}`);
+  }
+  const runs = num('cold-runs');
+  log(`bench: cold init (${runs} rounds of fresh Node processes, deployed environment)`);
+  const cold = measureColdInit(
+    files,
+    app,
+    runs,
+    before && 'app' in before ? { before: { label: before.commit, app: before.app } } : {},
+  );
+  const [receiveFiles, retryFiles] = await Promise.all([
+    initFiles(app.receive.codeDir),
+    initFiles(app.retry.codeDir),
+  ]);
+
+  let previous: Release | undefined;
+  if (values.previous !== 'none') {
+    log(`bench: the previous release (${values.previous}) as deployed, for the warm comparison`);
+    const dir = join(files.dir, 'previous');
+    await mkdir(dir);
+    previous = await synthCommit(values.previous, dir);
+    if ('skipped' in previous) log(`bench: previous release skipped: ${previous.skipped}`);
+  }
+  const rounds = num('warm-rounds');
+  let warm: WarmResult;
+  let warmPrevious: WarmResult | undefined;
+  if (previous && 'app' in previous) {
+    log('bench: warm invocations against a loopback ESET, this code and the previous release in turns');
+    [warm, warmPrevious] = await measureWarmPair(files, app.receive, previous.app.receive, {
+      rounds,
+      blocks: rounds >= 4 ? 4 : 2,
+    });
+  } else {
+    log('bench: warm invocations against a loopback ESET');
+    warm = await measureWarm(files, app.receive, { rounds });
+  }
   log('bench: token requests under concurrency');
   const tokens = await measureTokens(100);
+
   let explained:
-    | { cold: Awaited<ReturnType<typeof explainColdInit>>; warm: Record<string, WarmResult> }
+    | {
+        initTrace: Record<'receive' | 'retry', InitTrace>;
+        initProfile: Record<'receive' | 'retry', InitProfile>;
+        coldSourceMaps: ColdInitResult;
+        warm: Record<string, WarmResult>;
+      }
     | undefined;
   if (values.explain) {
-    log('bench: explain: cold init without the AWS SDK; warm overhead without INFO logs / EMF metrics');
-    const coldParts = await explainColdInit(bundles, num('cold-runs'));
+    log('bench: explain: what loads at init, module by module');
+    const initTrace = await traceInit(files, app, Math.min(runs, 11));
+    log('bench: explain: CPU profiles of the cold init');
+    const initProfile = await profileInit(files, app, Math.min(runs, 7));
+    log('bench: explain: cold init with and without --enable-source-maps, in the same rounds');
+    const deployedOptions = app.receive.env.NODE_OPTIONS ?? '';
+    const coldSourceMaps = measureColdInit(files, app, runs, {
+      before: {
+        label: 'without --enable-source-maps',
+        app,
+        nodeOptions: deployedOptions.replace(/\s*--enable-source-maps\b/, '').trim(),
+      },
+    });
+    log('bench: explain: warm overhead without INFO logs / EMF metrics');
     const variants: Record<string, Record<string, string>> = {
-      'no INFO logs': { POWERTOOLS_LOG_LEVEL: 'WARN' },
+      'no INFO logs': { POWERTOOLS_LOG_LEVEL: 'WARN', AWS_LAMBDA_LOG_LEVEL: 'WARN' },
       'no EMF metrics': { POWERTOOLS_METRICS_DISABLED: 'true' },
-      neither: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
+      neither: {
+        POWERTOOLS_LOG_LEVEL: 'WARN',
+        AWS_LAMBDA_LOG_LEVEL: 'WARN',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      },
     };
     const warmParts: Record<string, WarmResult> = {};
     for (const [name, env] of Object.entries(variants)) {
-      warmParts[name] = await measureWarm(bundles, { rounds: num('warm-rounds'), env });
+      warmParts[name] = await measureWarm(files, app.receive, { rounds, env });
     }
-    explained = { cold: coldParts, warm: warmParts };
+    explained = { initTrace, initProfile, coldSourceMaps, warm: warmParts };
   }
   log(
     `bench: drain of ${closes} queued closes at ${rate} calls/s (takes about ${Math.ceil(closes / rate)} s)`,
   );
-  const drain = await measureDrain(bundles, { closes, rate, pollers: num('pollers'), log });
+  const drain = await measureDrain(files, app.retry, { closes, rate, pollers: num('pollers'), log });
 
   const kib = (bytes: number) => round(bytes / 1024, 1);
   const figures = {
     coldInitMs: { receive: round(cold.receiveMs), retry: round(cold.retryMs) },
-    bundleKiB: { receive: kib(bundles.receive.bytes), retry: kib(bundles.retry.bytes) },
+    bundleKiB: { receive: kib(receiveFiles.bytes), retry: kib(retryFiles.bytes) },
     warmOverheadRatio: round(warm.ratio, 3),
+    ...(warmPrevious
+      ? { warmVsPrevious: round(warm.handlerMedianMs / warmPrevious.handlerMedianMs, 3) }
+      : {}),
     tokenCallsUnderConcurrency: tokens.tokenRequests,
     drainRatio: round(drain.drainRatio, 3),
     fraction429: round(drain.fraction429, 4),
@@ -123,47 +212,111 @@ try {
   const goals = {
     coldInitMs: Math.max(figures.coldInitMs.receive, figures.coldInitMs.retry) <= 25,
     warmOverheadRatio: figures.warmOverheadRatio <= 1.3,
+    ...(figures.warmVsPrevious !== undefined ? { warmVsPrevious: figures.warmVsPrevious <= 1 } : {}),
     tokenCallsUnderConcurrency: figures.tokenCallsUnderConcurrency === 1,
     drainRatio: figures.drainRatio >= 0.9,
     fraction429: figures.fraction429 <= 0.01,
     peakRssMb: figures.peakRssMb <= 100,
   };
   const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const ops = (w: WarmResult) =>
+    Object.entries(w.dynamoOpsPerClose)
+      .map(([k, v]) => `${v} ${k} (${round(w.dynamoOpMedianMs[k] ?? Number.NaN, 2)} ms)`)
+      .join(' + ') || 'none';
+  const ms3 = (n: number) => `${round(n, 3)}`;
   const rows: [string, string, string, string][] = [
     [
       'coldInitMs receive',
       `${figures.coldInitMs.receive} ms`,
       '<= 25 ms over empty',
-      `${mark(figures.coldInitMs.receive <= 25)}`,
+      mark(cold.receiveMs <= 25),
     ],
+    ['coldInitMs retry', `${figures.coldInitMs.retry} ms`, '<= 25 ms over empty', mark(cold.retryMs <= 25)],
     [
-      'coldInitMs retry',
-      `${figures.coldInitMs.retry} ms`,
-      '<= 25 ms over empty',
-      mark(figures.coldInitMs.retry <= 25),
-    ],
-    ['  (empty module)', `${round(cold.emptyMs)} ms`, `median of ${cold.runs} fresh processes`, ''],
-    [
-      '  (one file, SDK inside)',
-      `${round(cold.receiveWithSdkMs)} / ${round(cold.retryWithSdkMs)} ms`,
-      'info: receive / retry',
+      '  (imported in)',
+      `${round(cold.receive.ms)} / ${round(cold.retry.ms)} / ${round(cold.empty.ms)} ms`,
+      `receive / retry / empty handler, median of ${cold.runs}`,
       '',
     ],
-    ['bundleKiB receive', `${figures.bundleKiB.receive} KiB`, 'info', ''],
-    ['bundleKiB retry', `${figures.bundleKiB.retry} KiB`, 'info', ''],
     [
-      '  (one file, SDK inside)',
-      `${kib(bundles.receiveWithSdk.bytes)} / ${kib(bundles.retryWithSdk.bytes)} KiB`,
-      'info: receive / retry',
+      '  (CPU time over empty)',
+      `${round(cold.receiveCpuMs)} / ${round(cold.retryCpuMs)} ms`,
+      'receive / retry, median',
+      '',
+    ],
+    ...(cold.before
+      ? ([
+          [
+            `  (before: ${cold.before.label})`,
+            `${round(cold.before.receiveMs)} / ${round(cold.before.retryMs)} ms`,
+            'receive / retry over empty, same rounds',
+            '',
+          ],
+          [
+            '  (before: CPU time)',
+            `${round(cold.before.receiveCpuMs)} / ${round(cold.before.retryCpuMs)} ms`,
+            'receive / retry over empty, median',
+            '',
+          ],
+        ] as [string, string, string, string][])
+      : []),
+    [
+      '  (NODE_OPTIONS)',
+      cold.nodeOptions || '(none)',
+      `as deployed; ${app.receive.runtime} on Node ${process.version}`,
+      '',
+    ],
+    [
+      'bundleKiB receive',
+      `${figures.bundleKiB.receive} KiB`,
+      `read at init (${receiveFiles.files.length} files)`,
+      '',
+    ],
+    [
+      'bundleKiB retry',
+      `${figures.bundleKiB.retry} KiB`,
+      `read at init (${retryFiles.files.length} files)`,
       '',
     ],
     ['warmOverheadRatio', String(figures.warmOverheadRatio), '<= 1.3', mark(goals.warmOverheadRatio)],
     [
       '  (medians)',
-      `${round(warm.handlerMedianMs, 3)} / ${round(warm.fetchMedianMs, 3)} ms`,
+      `${ms3(warm.handlerMedianMs)} / ${ms3(warm.fetchMedianMs)} ms`,
       `handler / bare fetch, ${warm.samples} each`,
       '',
     ],
+    [
+      '  (DynamoDB per close)',
+      `${warm.dynamoTripsPerClose} trips, ${ms3(warm.dynamoMedianMs)} ms`,
+      ops(warm),
+      '',
+    ],
+    ['  (handler less DynamoDB)', `${ms3(warm.handlerLessDynamoMedianMs)} ms`, 'median', ''],
+  ];
+  if (warmPrevious && previous && 'app' in previous) {
+    rows.push(
+      [
+        'warmVsPrevious',
+        String(figures.warmVsPrevious),
+        `<= 1 (handler median over ${previous.commit}'s)`,
+        mark(goals.warmVsPrevious === true),
+      ],
+      [
+        '  (previous release)',
+        `${ms3(warmPrevious.handlerMedianMs)} / ${ms3(warmPrevious.fetchMedianMs)} ms`,
+        `handler / bare fetch, ${warmPrevious.samples} each`,
+        '',
+      ],
+      [
+        '  (its DynamoDB per close)',
+        `${warmPrevious.dynamoTripsPerClose} trips, ${ms3(warmPrevious.dynamoMedianMs)} ms`,
+        ops(warmPrevious),
+        '',
+      ],
+      ['  (its handler less DynamoDB)', `${ms3(warmPrevious.handlerLessDynamoMedianMs)} ms`, 'median', ''],
+    );
+  }
+  rows.push(
     [
       'tokenCallsUnderConcurrency',
       String(figures.tokenCallsUnderConcurrency),
@@ -186,38 +339,61 @@ try {
     ],
     ['peakRssMb', `${figures.peakRssMb} MB`, '<= 100 MB', mark(goals.peakRssMb)],
     ['  (worker idle)', `${round(drain.idleRssMb, 1)} MB`, 'after loading the retry bundle', ''],
-  ];
+  );
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0), 6));
   const line = (r: readonly string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
   console.log(line(['figure', 'value', 'goal / note', 'result']));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   console.log(
-    `\nmachine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; ` +
+    `\nmachine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ` +
+      `load average ${loadAtStart.join(' ')} at the start, ${load().join(' ')} at the end; ` +
+      `functions from ${app.via}; ` +
       `drain closed once ${drain.closedOnce}, twice ${drain.closedTwice}, dead-lettered ${drain.deadLettered}; ` +
-      `warm statuses ${JSON.stringify(warm.statuses)}; token run statuses ${JSON.stringify(tokens.statuses)}; ` +
+      `warm statuses ${JSON.stringify(warm.statuses)}, ESET closes per invocation ${warm.esetClosesPerInvocation}; ` +
+      `token run statuses ${JSON.stringify(tokens.statuses)}; ` +
       `${round((performance.now() - started) / 1000, 1)} s in all; code at ${rev.commit}` +
       (rev.uncommittedFunctions > 0
         ? ` with ${rev.uncommittedFunctions} uncommitted file(s) in functions/`
         : ''),
   );
   if (explained) {
-    const { cold: c, warm: w } = explained;
     console.log('\nexplain (what the figures are made of):');
+    const c = explained.coldSourceMaps;
+    const w = c.before;
     console.log(
-      `  cold init with the AWS SDK stubbed out: receive ${round(c.receiveWithoutSdkMs)} ms, retry ` +
-        `${round(c.retryWithoutSdkMs)} ms (RSS ${round(c.rssWithoutSdkMb.receive, 1)} / ` +
-        `${round(c.rssWithoutSdkMb.retry, 1)} MB vs ${round(cold.rssMb.receive, 1)} / ${round(cold.rssMb.retry, 1)} MB)`,
+      `  cold init as deployed / without --enable-source-maps, same rounds: receive ${round(c.receiveMs)} / ` +
+        `${round(w?.receiveMs ?? Number.NaN)} ms, retry ${round(c.retryMs)} / ${round(w?.retryMs ?? Number.NaN)} ms ` +
+        `(CPU ${round(c.receiveCpuMs)} / ${round(w?.receiveCpuMs ?? Number.NaN)}, ${round(c.retryCpuMs)} / ` +
+        `${round(w?.retryCpuMs ?? Number.NaN)} ms)`,
     );
-    console.log(
-      `  SDK packages loaded at cold start: receive ${c.staticSdkImports.receive.join(', ') || 'none'}`,
-    );
-    console.log(
-      `                                     retry ${c.staticSdkImports.retry.join(', ') || 'none'}`,
-    );
-    for (const [name, r] of Object.entries(w)) {
+    for (const [name, p] of Object.entries(explained.initProfile)) {
       console.log(
-        `  warm ratio, ${name.padEnd(14)} ${round(r.ratio, 3)} (${round(r.handlerMedianMs, 3)} / ${round(r.fetchMedianMs, 3)} ms)`,
+        `  where init time goes, ${name} (CPU profile, ms per run of a ${round(p.importMs)} ms profiled import, median of ${p.runs}):`,
+      );
+      for (const part of p.parts.slice(0, 12))
+        console.log(`    ${String(round(part.ms)).padStart(6)} ms  ${part.part}`);
+    }
+    for (const [name, t] of Object.entries(explained.initTrace)) {
+      console.log(
+        `  what loads at init, ${name}: ${round(t.bodiesMs)} ms in module code of ${round(t.importMs)} ms ` +
+          `(instrumented build, median of ${t.runs}); the rest is reading, compiling, linking, built-ins`,
+      );
+      for (const m of t.modules.slice(0, 10))
+        console.log(`    ${String(round(m.ms)).padStart(6)} ms  ${m.module}`);
+      console.log(
+        `    bytes read at init: ${t.bytes
+          .slice(0, 8)
+          .map((b) => `${b.module} ${b.kib} KiB`)
+          .join(', ')}`,
+      );
+      console.log(
+        `    Node built-ins loaded: ${t.builtins.filter((b) => !b.startsWith('internal/')).join(', ') || 'none'}`,
+      );
+    }
+    for (const [name, r] of Object.entries(explained.warm)) {
+      console.log(
+        `  warm ratio, ${name.padEnd(14)} ${round(r.ratio, 3)} (${ms3(r.handlerMedianMs)} / ${ms3(r.fetchMedianMs)} ms)`,
       );
     }
   }
@@ -227,15 +403,26 @@ try {
         ...figures,
         goalsMet: goals,
         details: {
-          machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version },
+          machine: {
+            cores: availableParallelism(),
+            cpu: cpus()[0]?.model,
+            node: process.version,
+            loadAverage: { start: loadAtStart, end: load() },
+          },
           revision: rev,
           date: new Date().toISOString(),
+          functions: { via: app.via, runtime: app.receive.runtime, nodeOptions: cold.nodeOptions },
           coldInit: cold,
-          bundleKiBWithSdk: {
-            receive: kib(bundles.receiveWithSdk.bytes),
-            retry: kib(bundles.retryWithSdk.bytes),
-          },
+          initFiles: { receive: receiveFiles.files.length, retry: retryFiles.files.length },
           warm,
+          ...(previous
+            ? {
+                previous:
+                  'app' in previous
+                    ? { commit: previous.commit, dependencies: previous.dependencies, warm: warmPrevious }
+                    : previous,
+              }
+            : {}),
           tokens,
           drain,
           ...(explained ? { explain: explained } : {}),
@@ -244,5 +431,5 @@ try {
     );
   }
 } finally {
-  await bundles.remove();
+  await files.remove();
 }

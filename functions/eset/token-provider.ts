@@ -1,12 +1,6 @@
-import * as z from 'zod/mini';
 import type { Clock } from '../clock/clock';
 import type { Credentials } from '../config/config';
-
-const TokenAnswer = z.object({
-  access_token: z.string().check(z.minLength(1)),
-  refresh_token: z.optional(z.string()),
-  expires_in: z.optional(z.number()),
-});
+import type { TokenAnswer } from './token-answer';
 
 /** The token endpoint refused or could not be reached. `rejected`: the credentials are wrong. */
 export class TokenError extends Error {
@@ -120,9 +114,11 @@ export class TokenProvider {
         res.status === 400 || res.status === 401,
       );
     }
-    let parsed: z.infer<typeof TokenAnswer>;
+    // Loaded on the first token request (once per container), not at cold start.
+    const { parseTokenAnswer } = await import('./token-answer');
+    let parsed: TokenAnswer;
     try {
-      parsed = z.parse(TokenAnswer, JSON.parse(text));
+      parsed = parseTokenAnswer(JSON.parse(text));
     } catch (err) {
       throw new TokenError(`token endpoint answered 200 without a usable token (${kind} grant)`, false, {
         cause: err,

@@ -45,19 +45,30 @@ const MAX_TRIES = 8;
 /**
  * Read, change, write if unchanged; on a lost race read again and re-apply `change` (which must be
  * a function of the record alone). `change` returns the new record, or undefined to write nothing.
- * `cached` saves the first read when the caller holds the latest version.
+ * `cached` saves the first read when the caller holds the latest version; `'absent'` saves it when
+ * the caller expects no record yet (a ticket's first close): the write is then conditioned on no
+ * item, and a record that does exist costs that one refused write before the read.
  */
 export async function updateRecord(
   store: IncidentStore,
   tenant: string,
   incidentUuid: string,
   change: (rec: IncidentRecord | undefined) => IncidentRecord | undefined,
-  cached?: Versioned,
+  cached?: Versioned | 'absent',
 ): Promise<Versioned | undefined> {
-  let current = cached ?? (await store.get(tenant, incidentUuid));
+  let guessed = cached === 'absent';
+  let current = cached === 'absent' ? undefined : (cached ?? (await store.get(tenant, incidentUuid)));
   for (let i = 0; i < MAX_TRIES; i++) {
     const next = change(current ? structuredClone(current.rec) : undefined);
+    if (!next && guessed) {
+      // Nothing to write on a guess: the caller is owed the record as it is.
+      guessed = false;
+      current = await store.get(tenant, incidentUuid);
+      i--;
+      continue;
+    }
     if (!next) return current;
+    guessed = false;
     const written = await store.put(next, current?.rev ?? 0);
     if (written) return written;
     current = await store.get(tenant, incidentUuid);

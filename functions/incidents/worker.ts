@@ -93,34 +93,43 @@ export class IncidentWorker {
     let merge = 'new' as MergeResult;
     let created = false;
     let leased = false;
-    const saved = await updateRecord(store, ctx.tenant, event.incidentUuid, (r) => {
-      created = r === undefined;
-      const rec = r ?? newRecord(ctx.tenant, event.incidentUuid, now);
-      merge = mergeEvent(rec, event, { key, now, correlationId: ctx.correlationId });
-      // Work already scheduled (a backoff, a settle, a pending re-send) keeps its wake-up: a new
-      // event joins it, so ESET's pace holds and comments go out in the ticket's order. A repeat
-      // whose wake-up is overdue or missing (its first attempt could not be queued) works now.
-      const wakeAt = rec.wake ? Date.parse(rec.wake.at) : undefined;
-      const repeat = merge === 'duplicate' || merge === 'stale';
-      const waits = wakeAt !== undefined && (repeat ? wakeAt > now - timing.overdueMs : wakeAt > now);
-      leased =
-        merge !== 'too-many-comments' &&
-        merge !== 'echo' &&
-        outstanding(rec) &&
-        !waits &&
-        leaseFree(rec, owner, now);
-      if (leased) rec.lease = { owner, until: now + timing.receive.leaseMs };
-      if (created && event.action === 'close') {
-        rec.unknown = {
-          call: 'close',
-          key,
-          since: new Date(now).toISOString(),
-          settle: true,
-          reason: 'the call was under way',
-        };
-      }
-      return leased || merge === 'new' || merge === 'stale' ? rec : undefined;
-    });
+    // A close is most often the ticket's first event for the incident: try to create the record
+    // without reading it first (one DynamoDB round trip less on the fast path).
+    const guess = event.action === 'close' ? 'absent' : undefined;
+    const saved = await updateRecord(
+      store,
+      ctx.tenant,
+      event.incidentUuid,
+      (r) => {
+        created = r === undefined;
+        const rec = r ?? newRecord(ctx.tenant, event.incidentUuid, now);
+        merge = mergeEvent(rec, event, { key, now, correlationId: ctx.correlationId });
+        // Work already scheduled (a backoff, a settle, a pending re-send) keeps its wake-up: a new
+        // event joins it, so ESET's pace holds and comments go out in the ticket's order. A repeat
+        // whose wake-up is overdue or missing (its first attempt could not be queued) works now.
+        const wakeAt = rec.wake ? Date.parse(rec.wake.at) : undefined;
+        const repeat = merge === 'duplicate' || merge === 'stale';
+        const waits = wakeAt !== undefined && (repeat ? wakeAt > now - timing.overdueMs : wakeAt > now);
+        leased =
+          merge !== 'too-many-comments' &&
+          merge !== 'echo' &&
+          outstanding(rec) &&
+          !waits &&
+          leaseFree(rec, owner, now);
+        if (leased) rec.lease = { owner, until: now + timing.receive.leaseMs };
+        if (created && event.action === 'close') {
+          rec.unknown = {
+            call: 'close',
+            key,
+            since: new Date(now).toISOString(),
+            settle: true,
+            reason: 'the call was under way',
+          };
+        }
+        return leased || merge === 'new' || merge === 'stale' ? rec : undefined;
+      },
+      guess,
+    );
     const base = {
       tenant: ctx.tenant,
       incidentUuid: event.incidentUuid,

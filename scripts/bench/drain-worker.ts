@@ -1,9 +1,11 @@
 /**
  * Child process of the drain benchmark (bundled by scripts/bench/build.ts): the retry worker. It
- * loads the bundled retry Lambda once, like a container, and runs the SQS events the parent's
+ * loads the deployed retry Lambda once, like a container, and runs the SQS events the parent's
  * pollers hand it over IPC (as Lambda's event source mapping invokes the function). It samples its
  * own resident memory and reports the peak when told to stop.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
@@ -23,9 +25,13 @@ export type FromWorker =
 const MB = 1024 * 1024;
 const send = (m: FromWorker) => process.send?.(m);
 
-const { handler } = (await import(pathToFileURL(process.env.BENCH_ENTRY as string).href)) as {
-  handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
-};
+// The handler as the Lambda runtime finds it: `_HANDLER` (`index.handler`) in `LAMBDA_TASK_ROOT`.
+const spec = process.env._HANDLER as string;
+const dot = spec.lastIndexOf('.');
+const mod = (await import(
+  pathToFileURL(join(process.env.LAMBDA_TASK_ROOT as string, `${spec.slice(0, dot)}.mjs`)).href
+)) as Record<string, (event: SQSEvent) => Promise<SQSBatchResponse>>;
+const handler = mod[spec.slice(dot + 1)] as (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 let peak = process.memoryUsage.rss();
 const sampler = setInterval(() => {
@@ -62,13 +68,28 @@ process.on('message', (m: ToWorker) => {
     {
       type: 'memory',
       peakSampledMb: peak / MB,
-      // The kernel's high-water mark (KiB), which catches peaks between samples.
-      maxRssMb: process.resourceUsage().maxRSS / 1024,
+      // The kernel's high-water mark, which catches peaks between samples.
+      maxRssMb: highWaterMarkMb(),
       heapUsedMb: process.memoryUsage().heapUsed / MB,
       trace,
     } satisfies FromWorker,
     () => process.exit(0),
   );
 });
+
+/**
+ * This process's peak resident memory: `VmHWM` of /proc/self/status, which belongs to the process
+ * image since its exec. (`getrusage`'s maxRSS is not: on Linux it keeps the high-water mark of the
+ * parent the child was forked from, here the benchmark itself.) Elsewhere, the sampled peak.
+ */
+function highWaterMarkMb(): number {
+  try {
+    const kib = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kib) return Number(kib) / 1024;
+  } catch {
+    // not Linux
+  }
+  return peak / MB;
+}
 
 send({ type: 'ready', rssMb: process.memoryUsage.rss() / MB });

@@ -9,14 +9,13 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { LAMBDA_NODE_OPTIONS } from '../../infra/bundle';
 import { createEsetSandbox } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues } from '../../infra/local/queues';
 import { SqsEventSource } from '../../infra/local/sqs-event-source';
 import { startLocalStateStore } from '../../infra/local/state-store';
-import type { Bundles } from './build';
+import type { BenchFiles } from './build';
+import type { DeployedFunction } from './deployed';
 import type { FromWorker, ToWorker } from './drain-worker';
-import { lambdaEnv } from './stats';
 
 export interface DrainResult {
   closes: number;
@@ -42,7 +41,8 @@ const USER = 'bench-api-user@example.com';
 const PASSWORD = 'bench-password';
 
 export async function measureDrain(
-  b: Bundles,
+  files: BenchFiles,
+  retry: DeployedFunction,
   opts: {
     closes: number;
     rate: number;
@@ -120,11 +120,13 @@ export async function measureDrain(
     opts.log?.(`drain: ${closes} closes queued; draining at ESET ${rate}/s with ${pollers} pollers`);
 
     // The retry worker: a child process, so its memory is its own.
-    const worker = spawn(process.execPath, [b.drainWorker], {
-      env: lambdaEnv({
-        BENCH_ENTRY: b.retry.file,
-        // As deployed (infra/bundle.ts).
-        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
+    // The deployed function's environment (NODE_OPTIONS included), pointed at the local services.
+    const worker = spawn(process.execPath, [files.drainWorker], {
+      cwd: retry.codeDir,
+      env: {
+        ...retry.env,
+        LAMBDA_TASK_ROOT: retry.codeDir,
+        _HANDLER: retry.handler,
         ESET_API_URL: sandbox.url,
         ESET_AUTH_URL: sandbox.url,
         ESET_USERNAME: USER,
@@ -142,8 +144,9 @@ export async function measureDrain(
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_SESSION_TOKEN: '',
         ...opts.env,
-      }),
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     child = worker;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,8 +10,20 @@ import { createEsetSandbox, type EsetSandbox } from '../../infra/local/eset-sand
 import { signedCloseEvent, sqsEvent, TEST_WEBHOOK_SECRET } from '../../infra/local/events';
 import { type LocalQueues, queueDepth, setUpQueues } from '../../infra/local/queues';
 import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
+import { functionsOf } from '../../scripts/bench/deployed';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Every file under `dir` (relative path -> bytes). */
+async function tree(dir: string): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out.set(path.slice(dir.length + 1), await readFile(path));
+  }
+  return out;
+}
 
 // The artifacts `cdk deploy` uploads, built by the same function, run against the sandbox and a
 // real SQS server: the code-split chunks resolve, and the lazily loaded SQS client works.
@@ -24,8 +36,9 @@ describe('the deployed bundles', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bridge-bundle-'));
-    bundleLambda(join(ROOT, 'functions/receive.ts'), join(dir, 'receive'));
-    bundleLambda(join(ROOT, 'functions/retry.ts'), join(dir, 'retry'));
+    // Two levels under `dir`, as a synthesized asset is under `dir/synth` (source map paths are relative).
+    bundleLambda(join(ROOT, 'functions/receive.ts'), join(dir, 'bundles/receive'));
+    bundleLambda(join(ROOT, 'functions/retry.ts'), join(dir, 'bundles/retry'));
     sandbox = await createEsetSandbox({ username: 'u', password: 'p' });
     queues = await setUpQueues({ prefix: 'bundle' });
     state = await startLocalStateStore();
@@ -64,12 +77,46 @@ describe('the deployed bundles', () => {
   });
 
   it('splits what only some requests need into chunks', async () => {
-    expect(await readdir(join(dir, 'receive'))).toEqual(expect.arrayContaining(['index.mjs', 'chunks']));
-    expect((await readdir(join(dir, 'receive/chunks'))).length).toBeGreaterThan(3);
+    expect(await readdir(join(dir, 'bundles/receive'))).toEqual(
+      expect.arrayContaining(['index.mjs', 'chunks']),
+    );
+    expect((await readdir(join(dir, 'bundles/receive/chunks'))).length).toBeGreaterThan(3);
   });
 
+  // What the benchmarks measure (scripts/bench/deployed.ts, `bundle-lambda`) is what synth deploys.
+  it('bundleLambda writes byte for byte the assets that synth writes', async () => {
+    // Arrange: the app as `cdk synth` runs infra/app.ts (bundling on, paths and assets in the metadata).
+    const [{ App }, { EsetCloseBridgeStack }] = await Promise.all([
+      import('aws-cdk-lib'),
+      import('../../infra/stack'),
+    ]);
+    const outdir = join(dir, 'synth');
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:enable-path-metadata': true, 'aws:cdk:enable-asset-metadata': true },
+    });
+    new EsetCloseBridgeStack(app, 'EsetCloseBridge');
+
+    // Act
+    app.synth();
+
+    // Assess
+    const template = JSON.parse(await readFile(join(outdir, 'EsetCloseBridge.template.json'), 'utf8'));
+    const synthesized = functionsOf(template, 'EsetCloseBridge', (name, assetPath) => {
+      expect(assetPath, name).toMatch(/^asset\./);
+      return join(outdir, assetPath as string);
+    });
+    for (const name of ['receive', 'retry'] as const) {
+      const deployed = await tree(synthesized[name].codeDir);
+      const built = await tree(join(dir, 'bundles', name));
+      expect([...built.keys()].sort(), name).toEqual([...deployed.keys()].sort());
+      for (const [path, bytes] of built)
+        expect(bytes.equals(deployed.get(path) as Buffer), `${name}/${path}`).toBe(true);
+    }
+  }, 120_000);
+
   it('receive: closes an incident, and queues one ESET refuses for now', async () => {
-    const { handler } = (await import(pathToFileURL(join(dir, 'receive/index.mjs')).href)) as {
+    const { handler } = (await import(pathToFileURL(join(dir, 'bundles/receive/index.mjs')).href)) as {
       handler: (e: APIGatewayProxyEventV2) => Promise<{ statusCode: number; body: string }>;
     };
     sandbox.addIncident('11111111-2222-4333-8444-555555555555');
@@ -81,7 +128,7 @@ describe('the deployed bundles', () => {
   });
 
   it('retry: closes the incident the receive Lambda queued, and one queued before the upgrade (v1)', async () => {
-    const { handler } = (await import(pathToFileURL(join(dir, 'retry/index.mjs')).href)) as {
+    const { handler } = (await import(pathToFileURL(join(dir, 'bundles/retry/index.mjs')).href)) as {
       handler: (e: SQSEvent) => Promise<SQSBatchResponse>;
     };
     const received = await queues.sqs.send(
