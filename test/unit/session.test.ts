@@ -182,6 +182,30 @@ describe("Session: ESET's answers to a close, row by row", () => {
     expect(new Set(rig.eset.calls.map((c) => `${c.path} ${c.body}`)).size).toBe(1);
   });
 
+  it("202 + response-id: reads once ESET's 10-minute cache window (less 30 s) has passed, re-sending until then", async () => {
+    // Prepare: ESET keeps answering 202 until it drops the cached answer.
+    const rig = incidentRig();
+    await rig.seed([closeEvent()]);
+    for (let i = 1; i <= 14; i++) rig.eset.answers(accepted(`resp-${i}`));
+    rig.eset.answers(incident(CLOSED, 'INCIDENT_RESOLVE_REASON_TRUE_POSITIVE'));
+
+    // Act
+    const first = await rig.turn();
+    const end = await turnsUntil(rig, first.end, () => rig.eset.kinds().includes('read'));
+
+    // Assess: re-sends at growing intervals, none closer than the schedule, then one read at 570 s.
+    expect(rig.eset.calls.map((c) => `${c.responseId ? 're-send' : c.call} ${sinceT0(c.at)}`)).toEqual([
+      'close 0',
+      ...[5, 13, 24, 41, 66, 104, 161, 221, 281, 341, 401, 461, 521].map((t) => `re-send ${t}`),
+      'read 570',
+    ]);
+    expect(end).toEqual({ kind: 'done' });
+    const rec = await rig.record();
+    expect(rec.pending).toBeUndefined();
+    expect(rec.unknown).toBeUndefined();
+    expect(rec.eset?.status).toBe(CLOSED);
+  });
+
   it.each([
     ['missing', status(202), 'ESET answered 202 with no response-id'],
     [
