@@ -589,6 +589,8 @@ export class Session {
     }
     for (const c of [...rec.comments]) this.fail('comment', c.key, reason, status);
     this.change((r) => {
+      // A call that may have reached ESET is forgotten here: whatever follows (a redrive) reads first.
+      if (r.unknown || r.pending) r.touched = true;
       r.pending = undefined;
       r.unknown = undefined;
     });

@@ -332,6 +332,38 @@ describe('IncidentWorker: the retry budget and redrives', () => {
     expect(rec.comments).toEqual([]);
     expect(rec.applied.comments).toBe(1);
   });
+  it('reads first on a redrive when the budget ran out while a close had an unknown outcome', async () => {
+    // Prepare: a retry worker dies during its first close (a hang past the Lambda's timeout); the
+    // message comes back after the visibility timeout, past the 60 s budget, and is dead-lettered.
+    const rig = incidentRig({ maxAgeSeconds: 60 });
+    await rig.seed([closeEvent()], (r) => {
+      r.wake = { id: 'w-1', at: new Date(T0).toISOString() };
+    });
+    const message = wakeMessage({ wakeId: 'w-1' });
+    let callStarted = () => {};
+    const hung = new Promise<void>((resolve) => {
+      callStarted = resolve;
+    });
+    rig.eset.answers(() => {
+      callStarted();
+      return new Promise<never>(() => {});
+    });
+    void rig.worker.onMessage(message);
+    await hung;
+    rig.clock.set(T0 + 1_000_000);
+    await rig.worker.onMessage(message);
+    const body = rig.deadLettered[0]?.body;
+    if (!body) throw new Error('no dead letter');
+    rig.eset.answers(incident(CLOSED));
+
+    // Act
+    rig.clock.advance(3_600_000);
+    await rig.worker.onMessage(body);
+
+    // Assess: the close may have been applied; it is not repeated without a look.
+    expect(rig.eset.kinds()).toEqual(['close', 'read']);
+    expect(outcomesOf(rig).at(-1)).toBe('retry already');
+  });
 });
 
 describe('IncidentWorker: the lease', () => {
