@@ -322,4 +322,33 @@ describe('EsetClient.send', () => {
     expect(first).toEqual({ kind: 'not-sent', reason: malformed.message, authFailure: true, latencyMs: 0 });
     expect(second).toEqual({ kind: 'not-sent', reason: 'token unavailable', latencyMs: 0 });
   });
+
+  it('never puts the token or the Authorization value into an answer’s reason', async () => {
+    // Prepare: an ESET that quotes the request's Authorization header in its error bodies, once
+    // where clipping the reason to 300 characters would cut the token in two.
+    const rig = clientRig();
+    const auth = (c: { headers: Headers }) => c.headers.get('authorization') ?? '';
+    rig.http.api(
+      (c) => json(400, { message: `malformed header: ${auth(c)}` }),
+      (c) => json(403, { error: { message: `credential ${auth(c).slice('Bearer '.length)} may not close` } }),
+      (c) =>
+        new Response(`Forbidden for ${auth(c)}`, { status: 403, headers: { 'content-type': 'text/plain' } }),
+      (c) => json(500, { message: `${'x'.repeat(289)} ${auth(c)}` }),
+      (c) => json(401, { message: `expired: ${auth(c)}` }),
+      (c) => json(401, { message: `expired: ${auth(c)}` }),
+    );
+
+    // Act
+    const reasons: string[] = [];
+    for (let i = 0; i < 5; i++)
+      reasons.push(response(await rig.client.send(CLOSE, rig.options())).reason ?? '');
+
+    // Assess: the bodies did quote both tokens; no reason keeps any part of one.
+    expect(new Set(rig.http.apiCalls().map(auth))).toEqual(new Set(['Bearer tok-1', 'Bearer tok-2']));
+    expect(reasons[0]).toBe('malformed header: Bearer [redacted]');
+    for (const reason of reasons) {
+      expect(reason).toMatch(/^(malformed|credential|Forbidden|x{289}|expired)/);
+      expect(reason).not.toMatch(/tok/);
+    }
+  });
 });
