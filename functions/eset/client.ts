@@ -206,7 +206,9 @@ export class EsetClient {
       clearTimeout(timer);
     }
     if (res.status === 401) this.opts.tokens.invalidate(token);
-    const parsed = parseBody(text, res.headers.get('content-type'));
+    // An error body may quote the request's Authorization header: the token goes no further
+    // (reasons are logged and stored). Replaced before the reason is clipped, which could cut it.
+    const parsed = parseBody(text.split(token).join('[redacted]'), res.headers.get('content-type'));
     const requestId = res.headers.get('request-id') ?? undefined;
     const responseId = res.headers.get('response-id') ?? undefined;
     const retryAfter = res.headers.get('retry-after') ?? undefined;

@@ -359,7 +359,12 @@ export class Session {
           Date.parse(p.since),
           this.now(),
         );
-        const at = this.now() + (delay ?? 0) * 1000;
+        // No re-send fits before ESET drops the cached answer: wait for the window's end, where
+        // the pending call becomes an unknown to read (a re-send at once would repeat at once).
+        const at =
+          delay === undefined
+            ? Date.parse(p.since) + RESPONSE_CACHE_WINDOW_MS - CACHE_MARGIN_MS
+            : this.now() + delay * 1000;
         this.change((r) => {
           if (r.pending) {
             r.pending.resends = resends;
@@ -584,6 +589,8 @@ export class Session {
     }
     for (const c of [...rec.comments]) this.fail('comment', c.key, reason, status);
     this.change((r) => {
+      // A call that may have reached ESET is forgotten here: whatever follows (a redrive) reads first.
+      if (r.unknown || r.pending) r.touched = true;
       r.pending = undefined;
       r.unknown = undefined;
     });

@@ -21,10 +21,14 @@ import { type LocalStateStore, startLocalStateStore } from '../../infra/local/st
 export const ESET_USER = 'bridge-api-user@example.com';
 export const ESET_PASSWORD = 'Pa55-eset-api-user-s3cret';
 
-/** Timing knobs shrunk so a whole retry path runs in well under a second. */
+/**
+ * Waits shrunk so a whole retry path runs in well under a second. The call timeouts stay those
+ * deployed: they only end calls that hang, and a short one would turn a slow answer on a busy
+ * machine into a timeout. Tests of timeouts set their own.
+ */
 export const FAST_TIMING = {
-  ESET_TIMEOUT_MS: '1500',
-  RETRY_ESET_TIMEOUT_MS: '1500',
+  ESET_TIMEOUT_MS: '8000',
+  RETRY_ESET_TIMEOUT_MS: '8000',
   ESET_MAX_RPS: '10',
   RETRY_BASE_SECONDS: '0',
   RETRY_MAX_DELAY_SECONDS: '1',

@@ -231,7 +231,8 @@ describe('duplicates: a repeated ticket event reaches ESET at most once', () => 
       if (String(input).endsWith(':close')) afterClose?.();
       return res;
     };
-    h = await startHarness({ overrides: { store: flaky, fetch: fetchFn } });
+    // The first worker's lease is never let go: the retry waits out its 3 s + 3 s.
+    h = await startHarness({ env: { ESET_TIMEOUT_MS: '3000' }, overrides: { store: flaky, fetch: fetchFn } });
     stores.inner = new DynamoIncidentStore({ table: h.stateStore.tableName, client: h.stateStore.client });
     const id = h.newIncident();
     afterClose = () => {

@@ -123,12 +123,15 @@ describe('exactly once against an ESET that applies every repeat again', () => {
 });
 
 describe("ESET's documented timings", () => {
-  // ESET answers 202 only after 30 s; the retry path waits 55 s. Scaled by 1/10 so the test waits
-  // 3.1 s, not 31: the sandbox holds the close 3.1 s, the retry path waits up to 5.5 s per call.
-  const scaled = { RETRY_ESET_TIMEOUT_MS: '5500', ESET_TIMEOUT_MS: '800', ESET_SETTLE_SECONDS: '19' };
-
+  // ESET answers 202 only after 30 s, and the retry path waits 55 s for it. Scaled down so the
+  // tests wait seconds, not minutes. Each limit of the bridge stays seconds away from the hold it
+  // is compared with, so a machine that is briefly slow cannot move a call to the other side of it.
   it('gets the 202 + response-id on the retry path and fetches the answer with it, with no settle', async () => {
-    h = await startHarness({ env: scaled, sandbox: { pendingDelayMs: 3100 } });
+    // ESET holds the close 3.1 s; the retry path waits up to 15 s.
+    h = await startHarness({
+      env: { ESET_TIMEOUT_MS: '8000', RETRY_ESET_TIMEOUT_MS: '15000', ESET_SETTLE_SECONDS: '19' },
+      sandbox: { pendingDelayMs: 3100 },
+    });
     const id = h.newIncident();
     h.sandbox.script(id, [
       { kind: 'status', status: 429 },
@@ -145,9 +148,10 @@ describe("ESET's documented timings", () => {
   });
 
   it('waits for ESET to settle, then reads, when the receive path gave up before the 202', async () => {
+    // The receive path gives up after 3 s, ESET would answer after 10 s; the retry reads 4 s after the call.
     h = await startHarness({
-      env: { ...scaled, ESET_SETTLE_SECONDS: '2' },
-      sandbox: { pendingDelayMs: 3100, repeatApplies: true },
+      env: { ESET_TIMEOUT_MS: '3000', RETRY_ESET_TIMEOUT_MS: '15000', ESET_SETTLE_SECONDS: '4' },
+      sandbox: { pendingDelayMs: 10_000, repeatApplies: true },
     });
     const id = h.newIncident();
     h.sandbox.script(id, [{ kind: 'pending' }]);

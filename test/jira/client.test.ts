@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { textToAdf } from '../../functions/jira/adf';
 import { JiraClient, type JiraClientOptions } from '../../functions/jira/client';
 import { JiraError, NoMatchingTransitionError } from '../../functions/jira/errors';
@@ -19,6 +19,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await standin.close();
   await Promise.all(receivers.map((r) => r.close()));
   receivers = [];
@@ -243,12 +244,19 @@ describe('JiraClient when Jira throttles or fails', () => {
   });
 
   it('reports a write whose answer never came as an unknown outcome', async () => {
+    // Prepare: the attempt timeout is a timer the test moves once the write has arrived.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const silent = await startReceiver(() => ({ status: 200, hang: true }));
     receivers.push(silent);
     const jira = client({ baseUrl: silent.url, retry: { attemptTimeoutMs: 50 } });
 
-    const error = await caught(jira.addComment('SEC-1', textToAdf('hello')));
+    // Act
+    const outcome = caught(jira.addComment('SEC-1', textToAdf('hello')));
+    while (silent.received.length === 0) await new Promise((r) => setImmediate(r));
+    await vi.advanceTimersByTimeAsync(50);
+    const error = await outcome;
 
+    // Assess
     expect(error).toMatchObject({ kind: 'unknown-outcome', attempts: 1 });
     expect(silent.received).toHaveLength(1);
   });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { authenticate } from '../../functions/auth/schemes';
 import { textToAdf } from '../../functions/jira/adf';
 import { createJiraStandin, type JiraStandin } from '../../infra/local/jira-standin/server';
@@ -15,6 +15,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await standin.close();
   await receiver?.close();
   receiver = undefined;
@@ -305,13 +306,18 @@ describe('Jira stand-in webhooks', () => {
   });
 
   it('can hold a delivery back, so an echo arrives after later events', async () => {
-    receiver = await startReceiver();
+    // The hold is a timer the test moves once the later events have arrived, not a race with them.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const got = await startReceiver();
+    receiver = got;
     standin.registerWebhook({
-      url: receiver.url,
+      url: got.url,
       delayMs: (p) => (p.webhookEvent === 'jira:issue_created' ? 300 : 0),
     });
     await call('POST', '/rest/api/3/issue', createBody());
     standin.comment('SEC-1', 'early');
+    while (got.received.length < 2) await new Promise((r) => setImmediate(r));
+    await vi.advanceTimersByTimeAsync(300);
     await standin.deliveriesSettled();
 
     expect(receiver.received.map((r) => payload(r).webhookEvent)).toEqual([

@@ -115,7 +115,8 @@ describe('startRuntime (in-process, as benchmarks and the chaos tool use it)', (
     const rt = await startRuntime({ env: {}, port: 0, seedIncidents: 1, logLevel: 'SILENT', timing: 'fast' });
     const id = rt.seededIncidents[0] as string;
     try {
-      rt.sandbox?.script(id, [{ kind: 'status', status: 503 }]);
+      // Retry-After fixes the retry 3 s ahead (a backoff could draw 0 s and race the repeat).
+      rt.sandbox?.script(id, [{ kind: 'status', status: 503, retryAfter: '3' }]);
       const first = await postClose(rt.webhookUrl, LOCAL_WEBHOOK_SECRET, id);
       const again = await postClose(rt.webhookUrl, LOCAL_WEBHOOK_SECRET, id);
       expect(first).toMatchObject({ status: 202, body: { status: 'queued' } });

@@ -109,6 +109,7 @@ describe('sandbox CLI', () => {
     });
     const mode = await fetch(`${ready.url}/_sandbox/mode`, { method: 'POST', body: '{}' });
     await vi.waitFor(() => expect(lines).toContain(`GET /v2/incidents/${ready.incidents[0]} -> 200`), {
+      timeout: 10_000,
       interval: 10,
     });
     proc.kill('SIGTERM');

@@ -494,7 +494,7 @@ describe('hang', () => {
     const accessToken = await token(sb);
 
     const pending = closeIncident(sb, accessToken, INCIDENT);
-    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5 });
+    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5, timeout: 10_000 });
     await sb.close();
     const res = await pending;
 
@@ -530,10 +530,10 @@ describe('hang', () => {
       body: CLOSE_BODY,
       signal: controller.signal,
     });
-    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5 });
+    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5, timeout: 10_000 });
     controller.abort();
     await expect(pending).rejects.toThrow();
-    await vi.waitFor(() => expect(sb.state().hanging).toBe(0), { interval: 5 });
+    await vi.waitFor(() => expect(sb.state().hanging).toBe(0), { interval: 5, timeout: 10_000 });
 
     expect(sb.state().calls.map((call) => call.status)).toEqual([499]);
   });

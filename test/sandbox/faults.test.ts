@@ -126,7 +126,7 @@ describe('delayed 202', () => {
     sb.script(INCIDENT, [{ kind: 'pending', delayMs: 600_000, resendsUntilReady: 0 }]);
 
     const pending = client.close(INCIDENT);
-    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5 });
+    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5, timeout: 10_000 });
     const whileHeld = sb.state().incidents[INCIDENT]?.closesApplied;
     await sb.close();
     const res = await pending;
@@ -149,7 +149,7 @@ describe('delayed 202', () => {
     sb.script(OTHER, [{ kind: 'pending' }]);
 
     const answers = Promise.all([client.close(INCIDENT), client.close(OTHER)]);
-    await vi.waitFor(() => expect(sb.state().hanging).toBe(2), { interval: 5 });
+    await vi.waitFor(() => expect(sb.state().hanging).toBe(2), { interval: 5, timeout: 10_000 });
     await sb.close();
 
     expect((await answers).map((res) => res.status)).toEqual([202, 202]);
@@ -166,10 +166,10 @@ describe('delayed 202', () => {
       body,
       signal: controller.signal,
     });
-    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5 });
+    await vi.waitFor(() => expect(sb.state().hanging).toBe(1), { interval: 5, timeout: 10_000 });
     controller.abort();
     await expect(pending).rejects.toThrow();
-    await vi.waitFor(() => expect(sb.state().hanging).toBe(0), { interval: 5 });
+    await vi.waitFor(() => expect(sb.state().hanging).toBe(0), { interval: 5, timeout: 10_000 });
     const [gaveUp] = sb.state().calls;
     // Only the sandbox knows the id; a client that had it could still fetch the answer.
     const resend = await call(sb, accessToken, 'POST', `/v2/incidents/${INCIDENT}:close`, {

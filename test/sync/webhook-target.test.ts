@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { verify } from '../../functions/auth/standard-webhooks';
 import {
   type SyncEvent,
@@ -29,6 +29,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await receiver?.close();
   receiver = undefined;
 });
@@ -147,11 +148,20 @@ describe('WebhookTarget', () => {
   });
 
   it('retries a receiver that does not answer in time', async () => {
+    // Prepare: the attempt timeout is a timer the test moves, so only the hanging first request
+    // meets it; the second is answered however slowly this machine runs.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const hook = await target((_r, i) => (i === 0 ? { status: 200, hang: true } : { status: 200 }), {
       retry: { attemptTimeoutMs: 50 },
     });
 
-    expect(await hook.send(EVENT)).toEqual({ kind: 'delivered', status: 200, attempts: 2 });
+    // Act
+    const sent = hook.send(EVENT);
+    while (receiver?.received.length !== 1) await new Promise((r) => setImmediate(r));
+    await vi.advanceTimersByTimeAsync(50);
+
+    // Assess
+    expect(await sent).toEqual({ kind: 'delivered', status: 200, attempts: 2 });
     expect(new Set(receiver?.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([EVENT.id]));
   });
 
