@@ -160,7 +160,7 @@ describe('JiraClient against the stand-in', () => {
 });
 
 describe('JiraClient when Jira throttles or fails', () => {
-  it('clock.waits the Retry-After of a 429, then succeeds', async () => {
+  it('waits the Retry-After of a 429, then succeeds', async () => {
     standin.fail({ status: 429, retryAfter: '7' });
 
     const me = await client().myself();

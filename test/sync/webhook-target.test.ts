@@ -98,7 +98,7 @@ describe('WebhookTarget', () => {
     expect(clock.waits).toEqual([2_000]);
   });
 
-  it("clock.waits a 429's Retry-After before the next attempt", async () => {
+  it("waits a 429's Retry-After before the next attempt", async () => {
     const hook = await target((_r, i) =>
       i === 0 ? { status: 429, headers: { 'retry-after': '5' } } : { status: 200 },
     );
