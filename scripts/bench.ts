@@ -43,14 +43,14 @@ const { values } = parseArgs({
     // The ESET-to-ticket sync's own figure (scripts/bench/sync.ts), run alone.
     sync: { type: 'boolean', default: false },
     'sync-incidents': { type: 'string', default: '1000' },
-    'sync-rps': { type: 'string', default: '2' },
+    'sync-rate-limit': { type: 'string', default: '10' },
     previous: { type: 'string', default: PREVIOUS_RELEASE },
     before: { type: 'string' },
     synth: { type: 'string', default: 'cdk' },
   },
 });
 const num = (
-  name: 'closes' | 'rate' | 'pollers' | 'cold-runs' | 'warm-rounds' | 'sync-incidents' | 'sync-rps',
+  name: 'closes' | 'rate' | 'pollers' | 'cold-runs' | 'warm-rounds' | 'sync-incidents' | 'sync-rate-limit',
 ) => {
   const n = Number(values[name]);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
@@ -80,13 +80,13 @@ const loadAtStart = load();
 if (values.sync) {
   const result = await measureSync({
     incidents: num('sync-incidents'),
-    esetMaxRps: num('sync-rps'),
+    rateLimit: num('sync-rate-limit'),
     log,
   });
   for (const line of syncTable(result)) console.log(line);
   console.log(
     `\nmachine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; ` +
-      `${result.incidents} incidents, ${result.changed} changed before the last run, sync ESET_MAX_RPS ${result.esetMaxRps}; ` +
+      `${result.incidents} incidents, ${result.changed} changed before the last run, ESET_RATE_LIMIT ${result.rateLimit}; ` +
       `incidents with more than one issue: ${result.duplicates}; ` +
       `${round((performance.now() - started) / 1000, 1)} s in all; code at ${rev.commit}` +
       (rev.uncommittedFunctions > 0

@@ -1,6 +1,7 @@
 /**
  * The ESET-to-ticket sync over 1,000 incidents (`npm run bench -- --sync`): the sync as deployed
- * (createSync, the real ESET client paced at the sync's ESET_MAX_RPS, the state table in dynalite)
+ * (createSync, the real ESET client taking its calls from the shared budget at the sync's priority,
+ * `ESET_RATE_LIMIT` calls per second, the budget and state table in dynalite)
  * against the ESET sandbox (10 calls per second per API user, as ESET) and the Jira stand-in on
  * loopback. Four runs, each timed and counted from the sandbox's and the stand-in's own logs:
  *
@@ -38,17 +39,18 @@ export interface SyncRunFigures {
 export interface SyncBenchResult {
   incidents: number;
   changed: number;
-  esetMaxRps: number;
+  /** ESET_RATE_LIMIT: the tenant's calls per second (the shared budget's rate). */
+  rateLimit: number;
   runs: SyncRunFigures[];
   duplicates: number;
 }
 
 export async function measureSync(
-  opts: { incidents?: number; changed?: number; esetMaxRps?: number; log?: (line: string) => void } = {},
+  opts: { incidents?: number; changed?: number; rateLimit?: number; log?: (line: string) => void } = {},
 ): Promise<SyncBenchResult> {
   const count = opts.incidents ?? 1000;
   const changed = Math.min(opts.changed ?? 100, count);
-  const esetMaxRps = opts.esetMaxRps ?? 2;
+  const rateLimit = opts.rateLimit ?? 10;
   const log = opts.log ?? (() => {});
   const sandbox = await createEsetSandbox();
   const jira = await createJiraStandin();
@@ -59,7 +61,7 @@ export async function measureSync(
       ESET_AUTH_URL: sandbox.url,
       ESET_USERNAME: 'sandbox-user',
       ESET_PASSWORD: 'sandbox-password',
-      ESET_MAX_RPS: String(esetMaxRps),
+      ESET_RATE_LIMIT: String(rateLimit),
       STATE_TABLE: state.tableName,
       AWS_ENDPOINT_URL_DYNAMODB: state.endpoint,
       SYNC_TARGET: 'jira',
@@ -129,7 +131,7 @@ export async function measureSync(
         perIncident.set(label, (perIncident.get(label) ?? 0) + 1);
     }
     const duplicates = [...perIncident.values()].filter((n) => n > 1).length;
-    return { incidents: count, changed, esetMaxRps, runs, duplicates };
+    return { incidents: count, changed, rateLimit, runs, duplicates };
   } finally {
     await jira.close();
     await sandbox.close();

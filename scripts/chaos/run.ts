@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { sign } from '../../functions/auth/standard-webhooks';
+import { DynamoIncidentStore } from '../../functions/incidents/dynamodb-store';
 import { createEsetSandbox, type FaultMix } from '../../infra/local/eset-sandbox/sandbox';
 import { queueDepth, setUpQueues, startSqsServer } from '../../infra/local/queues';
 import type { ReadyInfo } from '../../infra/local/runtime';
@@ -50,6 +51,8 @@ export interface ChaosReport {
   deadLettered: Record<string, number>;
   lost: number;
   lostIncidents: string[];
+  /** What the bridge's record said of each lost incident (at most 5): why it was left. */
+  lostRecords: Array<{ incidentUuid: string; record: unknown; esetStatus?: string }>;
   /** The retry queue drained; otherwise what is still queued counts as unsettled, not lost. */
   settled: boolean;
   unsettled: number;
@@ -339,6 +342,13 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     }
   }
   if (options.mixed) closedMoreThanOnce = commentsDoubled;
+  const records = new DynamoIncidentStore({ table: store.tableName, client: store.client });
+  const lostRecords: ChaosReport['lostRecords'] = [];
+  for (const id of lostIncidents.slice(0, 5)) {
+    const stored = await records.get('default', id).catch((err: Error) => ({ error: err.message }));
+    const esetStatus = state.incidents[id]?.status;
+    lostRecords.push({ incidentUuid: id, record: stored ?? null, ...(esetStatus ? { esetStatus } : {}) });
+  }
   const esetCalls = state.calls.length;
   const perSecond = new Map<number, number>();
   for (const c of state.calls)
@@ -362,6 +372,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     deadLettered,
     lost: lostIncidents.length,
     lostIncidents: lostIncidents.slice(0, 20),
+    lostRecords,
     settled,
     unsettled: unsettledIncidents.length,
     answers,

@@ -5,7 +5,7 @@ import { measureSync } from '../../scripts/bench/sync';
 describe('the sync benchmark', () => {
   it('counts ESET and Jira calls per run: one list page, a comment read per changed incident, no duplicate', async () => {
     // Act
-    const r = await measureSync({ incidents: 20, changed: 4, esetMaxRps: 10 });
+    const r = await measureSync({ incidents: 20, changed: 4, rateLimit: 10 });
 
     // Assess
     expect(r.duplicates).toBe(0);
