@@ -82,6 +82,11 @@ export interface QueuedComment {
   at: string;
   ticketId?: string;
   correlationId: string;
+  /**
+   * An earlier try may have posted it (its outcome was unknown when its work failed, and a redrive
+   * put it back in line): the incident's comments are looked at before it is posted again.
+   */
+  unsure?: boolean;
 }
 
 export interface PendingCall {

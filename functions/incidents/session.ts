@@ -247,6 +247,16 @@ export class Session {
       if (!this.effects.some((e) => e.key === w.key)) this.effects.push({ call, key: w.key, how: 'already' });
     }
     const next = rec.comments[0];
+    if (next?.unsure) {
+      // Redriven after a try whose outcome was unknown: post it only if it is not at ESET yet.
+      const end = await this.findComment(next.key);
+      if (end) return end;
+      this.change((r) => {
+        const c = r.comments.find((q) => q.key === next.key);
+        if (c) c.unsure = undefined;
+      });
+      return undefined;
+    }
     if (next) return this.act('comment', next.key, EsetRequests.comment(rec.incidentUuid, next.text));
     return { kind: 'done' };
   }
@@ -286,10 +296,12 @@ export class Session {
    */
   private async findComment(key: string): Promise<SessionEnd | undefined> {
     const queued = this.rec.comments.find((c) => c.key === key);
-    if (!queued) {
+    const forget = () =>
       this.change((r) => {
-        r.unknown = undefined;
+        if (r.unknown?.call === 'comment' && r.unknown.key === key) r.unknown = undefined;
       });
+    if (!queued) {
+      forget();
       return undefined;
     }
     if (!this.canCall()) return this.wait(this.now(), 'time');
@@ -310,9 +322,7 @@ export class Session {
     const found = commentsOf(o.json).find(
       (c) => c.text === queued.text && c.isFinalComment !== true && !(c.uuid && own.has(c.uuid)),
     );
-    this.change((r) => {
-      r.unknown = undefined;
-    });
+    forget();
     if (found) this.commentPosted(key, 'already', found.uuid);
     return undefined;
   }
@@ -557,7 +567,13 @@ export class Session {
   private fail(action: TicketAction, key: string, reason: string, status?: number): void {
     const at = new Date(this.now()).toISOString();
     if (action === 'comment') {
-      const comment = this.rec.comments.find((c) => c.key === key);
+      const queued = this.rec.comments.find((c) => c.key === key);
+      // A try whose outcome was not known may have posted it: a redrive must look before posting.
+      const mayBePosted =
+        queued?.unsure === true ||
+        (this.rec.unknown?.call === 'comment' && this.rec.unknown.key === key) ||
+        (this.rec.pending?.call === 'comment' && this.rec.pending.key === key);
+      const comment = queued && mayBePosted ? { ...queued, unsure: true } : queued;
       this.change((r) => {
         r.comments = r.comments.filter((c) => c.key !== key);
       });

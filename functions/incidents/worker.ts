@@ -492,6 +492,7 @@ export class IncidentWorker {
               at: f.comment.at,
               correlationId: f.comment.correlationId,
               ...(f.comment.ticketId ? { ticketId: f.comment.ticketId } : {}),
+              ...(f.comment.unsure ? { unsure: true } : {}),
             },
           }
         : {}),

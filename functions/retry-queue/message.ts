@@ -45,6 +45,8 @@ export const RetryMessageSchema = z.object({
       at: iso,
       ticketId: z.optional(text(256)),
       correlationId: text(256),
+      /** An earlier try may have posted it: a redrive looks at ESET's comments first. */
+      unsure: z.optional(z.boolean()),
     }),
   ),
 });

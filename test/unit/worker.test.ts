@@ -4,6 +4,7 @@ import {
   CLOSED,
   closeEvent,
   commentEvent,
+  commentList,
   INCIDENT,
   type IncidentRig,
   incident,
@@ -332,6 +333,33 @@ describe('IncidentWorker: the retry budget and redrives', () => {
     expect(rec.comments).toEqual([]);
     expect(rec.applied.comments).toBe(1);
   });
+  it.each([
+    ['finds it at ESET and does not post it again', true],
+    ['does not find it at ESET and posts it once', false],
+  ])('redrives a comment whose last try had an unknown outcome: looks first, %s', async (_name, atEset) => {
+    // Prepare: the comment's post answered 503 (it may have been applied), then the budget ran out.
+    const rig = incidentRig({ maxAgeSeconds: 60 });
+    rig.eset.answers(incident(OPEN), status(503, { reason: 'upstream unavailable' }));
+    await rig.worker.onEvent(commentEvent('Containment done'), RECEIVED);
+    await rig.deliver(rig.lastWake(), 100_000);
+    const body = rig.deadLettered[0]?.body;
+    if (!body) throw new Error('no dead letter');
+    expect(body.comment).toMatchObject({ text: 'Containment done', unsure: true });
+    const list = atEset ? [{ uuid: 'c-7', text: 'Containment done' }] : [{ uuid: 'c-1', text: 'Other' }];
+    rig.eset.answers(incident(OPEN), commentList(list), ...(atEset ? [] : [posted('c-8')]));
+
+    // Act
+    rig.clock.advance(3_600_000);
+    await rig.worker.onMessage(body);
+
+    // Assess
+    expect(rig.eset.kinds()).toEqual(['read', 'comment', 'read', 'comments', ...(atEset ? [] : ['comment'])]);
+    const rec = await rig.record();
+    expect(rec.comments).toEqual([]);
+    expect(outstanding(rec)).toBe(false);
+    expect(rec.ownComments).toContain(atEset ? 'c-7' : 'c-8');
+  });
+
   it('reads first on a redrive when the budget ran out while a close had an unknown outcome', async () => {
     // Prepare: a retry worker dies during its first close (a hang past the Lambda's timeout); the
     // message comes back after the visibility timeout, past the 60 s budget, and is dead-lettered.
