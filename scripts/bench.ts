@@ -9,6 +9,8 @@
  * measured under the same load).
  * Options for shorter runs: --closes, --rate, --pollers, --cold-runs, --warm-rounds, and
  * `--synth bundle` (bundleLambda instead of the CDK CLI: the same files, faster).
+ * `--libraries` runs only what two libraries kept out of the Lambda code would cost
+ * (scripts/bench/libraries.ts; `--cold-runs` rounds).
  * BENCHMARKS.md has the last results.
  */
 import { execFileSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { type ColdInitResult, measureColdInit } from './bench/cold-init';
 import { type DeployedApp, synthWithBundleLambda, synthWithCdk } from './bench/deployed';
 import { measureDrain } from './bench/drain';
 import { type InitProfile, type InitTrace, profileInit, traceInit } from './bench/init-trace';
+import { librariesTable, measureLibraries } from './bench/libraries';
 import { PREVIOUS_RELEASE, type Release, synthCommit } from './bench/previous';
 import { round } from './bench/stats';
 import { measureSync, syncTable } from './bench/sync';
@@ -44,6 +47,8 @@ const { values } = parseArgs({
     sync: { type: 'boolean', default: false },
     'sync-incidents': { type: 'string', default: '1000' },
     'sync-rate-limit': { type: 'string', default: '10' },
+    // What standardwebhooks and Powertools' event-handler would cost (scripts/bench/libraries.ts), run alone.
+    libraries: { type: 'boolean', default: false },
     previous: { type: 'string', default: PREVIOUS_RELEASE },
     before: { type: 'string' },
     synth: { type: 'string', default: 'cdk' },
@@ -95,6 +100,30 @@ if (values.sync) {
   );
   if (values.json)
     console.log(JSON.stringify({ sync: result, revision: rev, date: new Date().toISOString() }));
+  process.exit(0);
+}
+
+if (values.libraries) {
+  const { bundles, ...result } = await measureLibraries({ rounds: num('cold-runs'), log });
+  for (const line of librariesTable(result)) console.log(line);
+  const machine = {
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model,
+    node: process.version,
+    loadAverage: { start: loadAtStart, end: load() },
+  };
+  console.log(
+    `\nmachine: ${machine.cores} cores (${machine.cpu ?? 'unknown'}), Node ${machine.node}, ` +
+      `load average ${loadAtStart.join(' ')} at the start, ${machine.loadAverage.end.join(' ')} at the end; ` +
+      `${round((performance.now() - started) / 1000, 1)} s in all; code at ${rev.commit}` +
+      (rev.uncommittedFunctions > 0
+        ? ` with ${rev.uncommittedFunctions} uncommitted file(s) in functions/`
+        : ''),
+  );
+  if (values.json)
+    console.log(
+      JSON.stringify({ libraries: result, machine, revision: rev, date: new Date().toISOString() }),
+    );
   process.exit(0);
 }
 
