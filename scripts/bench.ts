@@ -104,7 +104,7 @@ if (values.sync) {
 }
 
 if (values.libraries) {
-  const { bundles, ...result } = await measureLibraries({ rounds: num('cold-runs'), log });
+  const { built, ...result } = await measureLibraries({ rounds: num('cold-runs'), log });
   for (const line of librariesTable(result)) console.log(line);
   const machine = {
     cores: availableParallelism(),

@@ -12,11 +12,11 @@
  * `standardwebhooks` once more with `node:crypto` loaded beside it, as the receive Lambda has it
  * whatever verifies: Powertools Logger imports it), one that routes a Function URL event with each
  * router. Each bundle's size is what a cold start reads (build.ts `initFiles`). Cold import: round
- * after round of fresh Node processes (cold-init.ts `probeOnce`, NODE_OPTIONS as deployed), the
- * handlers taking turns within each round, each minus the empty handler of the same round; the
- * figure is the median of those differences. The probe here does what build.ts's does (the import,
- * timed up to the resolved handler), then calls the handler once with a signed Function URL event
- * and times that first call apart.
+ * after round of fresh Node processes (cold-init.ts `probeOnce`), with NODE_OPTIONS as deployed
+ * and again without `--enable-source-maps`, all taking turns within each round, each minus the
+ * empty handler of the same round and options; the figure is the median of those differences.
+ * The probe here does what build.ts's does (the import, timed up to the resolved handler), then
+ * calls the handler once with a signed Function URL event and times that first call apart.
  *
  * Verification per call is timed in this process, warm: both verifiers on the same signed request
  * in alternation, median of many calls, for a 200 B and a 64 KiB body. `standardwebhooks` runs
@@ -303,10 +303,15 @@ const spread = (values: readonly number[]): Spread => ({
   p75: percentile(values, 75),
 });
 
-export interface EntryFigures {
+/** What a cold start of each handler reads. */
+export interface BundleFigures {
   label: string;
   bytes: number;
   files: number;
+}
+
+/** Cold import of one handler under one NODE_OPTIONS. */
+export interface EntryFigures {
   /** Median import time (to the resolved handler), ms. */
   importMs: number;
   /** Median over the rounds of (this import - the empty handler's import in the same round), ms. */
@@ -323,6 +328,32 @@ export interface EntryFigures {
   firstCallBuiltins: string[];
 }
 
+/**
+ * The NODE_OPTIONS the handlers are imported with, in the same rounds: as deployed
+ * (`LAMBDA_NODE_OPTIONS`, source maps on), and the same without `--enable-source-maps`, whose cost
+ * grows with the bundle (Node reads and parses each file's map at load).
+ */
+export const VARIANTS = ['deployed', 'noSourceMaps'] as const;
+export type Variant = (typeof VARIANTS)[number];
+export const VARIANT_NODE_OPTIONS: Readonly<Record<Variant, string>> = {
+  deployed: LAMBDA_NODE_OPTIONS,
+  noSourceMaps: LAMBDA_NODE_OPTIONS.replace(/\s*--enable-source-maps\b/, '').trim(),
+};
+
+export interface ColdFigures {
+  nodeOptions: string;
+  /** What the processes reported (process.sourceMapsEnabled). */
+  sourceMaps: boolean;
+  entries: Record<Entry, EntryFigures>;
+  /** Median over the rounds of the paired differences: what each library costs over our way. */
+  libraryCostMs: {
+    standardwebhooksOverOurs: Spread;
+    /** With node:crypto loaded in both, as the receive Lambda has it: the cost there. */
+    standardwebhooksCryptoOverOurs: Spread;
+    eventHandlerOverMapLookup: Spread;
+  };
+}
+
 export interface VerifyFigures {
   bodyBytes: number;
   iterations: number;
@@ -335,15 +366,8 @@ export interface VerifyFigures {
 
 export interface LibrariesResult {
   rounds: number;
-  nodeOptions: string;
-  entries: Record<Entry, EntryFigures>;
-  /** Median over the rounds of the paired differences: what each library costs over our way. */
-  libraryCostMs: {
-    standardwebhooksOverOurs: Spread;
-    /** With node:crypto loaded in both, as the receive Lambda has it: the cost there. */
-    standardwebhooksCryptoOverOurs: Spread;
-    eventHandlerOverMapLookup: Spread;
-  };
+  sizes: Record<Entry, BundleFigures>;
+  cold: Record<Variant, ColdFigures>;
   verify: VerifyFigures[];
   /** Both verifiers on the same requests: a valid signature, and the same with one byte changed. */
   agreement: {
@@ -442,7 +466,7 @@ export function measureVerify(bodyBytes: number, iterations: number): VerifyFigu
  */
 export async function measureLibraries(
   opts: { rounds?: number; iterations?: number; dir?: string; log?: (line: string) => void } = {},
-): Promise<LibrariesResult & { bundles: LibraryBundles }> {
+): Promise<LibrariesResult & { built: LibraryBundles }> {
   const rounds = opts.rounds ?? 21;
   const iterations = opts.iterations ?? 5000;
   const log = opts.log ?? (() => {});
@@ -450,51 +474,62 @@ export async function measureLibraries(
   try {
     log('bench: libraries: bundling the handlers with the stack options (target node20)');
     const built = await buildLibraryBundles(dir);
-    log(`bench: libraries: cold import (${rounds} rounds of ${ENTRIES.length} fresh Node processes)`);
-    const samples = Object.fromEntries(ENTRIES.map((e) => [e, [] as LibrarySample[]])) as Record<
-      Entry,
-      LibrarySample[]
-    >;
+    const targets = VARIANTS.flatMap((variant) => ENTRIES.map((entry) => ({ variant, entry })));
+    log(
+      `bench: libraries: cold import (${rounds} rounds of ${targets.length} fresh Node processes: ` +
+        `${ENTRIES.length} handlers, with and without source maps)`,
+    );
+    const samples = Object.fromEntries(
+      VARIANTS.map((v) => [v, Object.fromEntries(ENTRIES.map((e) => [e, [] as LibrarySample[]]))]),
+    ) as Record<Variant, Record<Entry, LibrarySample[]>>;
     for (let r = 0; r < rounds; r++) {
       // One event per round, signed now: standardwebhooks checks it against the real clock.
       const event = JSON.stringify(functionUrlEvent(jsonBody(200)));
-      for (let k = 0; k < ENTRIES.length; k++) {
-        const entry = ENTRIES[(k + r) % ENTRIES.length] as Entry;
+      for (let k = 0; k < targets.length; k++) {
+        const { variant, entry } = targets[(k + r) % targets.length] as (typeof targets)[number];
         const codeDir = built.bundles[entry].codeDir;
         const sample = probeOnce(
           built,
           { codeDir, handler: 'index.handler', env: lambdaEnv(codeDir, event) },
-          {},
+          { nodeOptions: VARIANT_NODE_OPTIONS[variant] },
         ) as LibrarySample;
-        samples[entry].push(sample);
+        samples[variant][entry].push(sample);
       }
     }
-    const empty = samples.empty;
     const paired = (a: LibrarySample[], b: LibrarySample[], key: 'ms' | 'cpuMs' = 'ms') =>
       a.map((s, i) => s[key] - (b[i]?.[key] ?? Number.NaN));
-    const bare = new Set(empty[0]?.builtins ?? []);
-    const entries = Object.fromEntries(
-      ENTRIES.map((entry) => {
-        const s = samples[entry];
-        const statuses: Record<string, number> = {};
-        for (const x of s)
-          statuses[String(x.firstCallStatus)] = (statuses[String(x.firstCallStatus)] ?? 0) + 1;
-        const b = built.bundles[entry];
-        const figures: EntryFigures = {
-          label: ENTRY_LABELS[entry],
-          bytes: b.bytes,
-          files: b.files.length,
-          importMs: median(s.map((x) => x.ms)),
-          overEmptyMs: spread(paired(s, empty)),
-          overEmptyCpuMs: median(paired(s, empty, 'cpuMs')),
-          firstCallMs: median(s.map((x) => x.firstCallMs)),
-          firstCallStatuses: statuses,
-          builtins: (s[0]?.builtins ?? []).filter((m) => !bare.has(m)),
-          firstCallBuiltins: s[0]?.firstCallBuiltins ?? [],
-        };
-        return [entry, figures];
-      }),
-    ) as Record<Entry, EntryFigures>;
+    const coldOf = (variant: Variant): ColdFigures => {
+      const of = samples[variant];
+      const bare = new Set(of.empty[0]?.builtins ?? []);
+      const entries = Object.fromEntries(
+        ENTRIES.map((entry) => {
+          const s = of[entry];
+          const statuses: Record<string, number> = {};
+          for (const x of s)
+            statuses[String(x.firstCallStatus)] = (statuses[String(x.firstCallStatus)] ?? 0) + 1;
+          const figures: EntryFigures = {
+            importMs: median(s.map((x) => x.ms)),
+            overEmptyMs: spread(paired(s, of.empty)),
+            overEmptyCpuMs: median(paired(s, of.empty, 'cpuMs')),
+            firstCallMs: median(s.map((x) => x.firstCallMs)),
+            firstCallStatuses: statuses,
+            builtins: (s[0]?.builtins ?? []).filter((m) => !bare.has(m)),
+            firstCallBuiltins: s[0]?.firstCallBuiltins ?? [],
+          };
+          return [entry, figures];
+        }),
+      ) as Record<Entry, EntryFigures>;
+      return {
+        nodeOptions: VARIANT_NODE_OPTIONS[variant],
+        sourceMaps: of.empty[0]?.sourceMaps ?? false,
+        entries,
+        libraryCostMs: {
+          standardwebhooksOverOurs: spread(paired(of.standardwebhooks, of.oursVerify)),
+          standardwebhooksCryptoOverOurs: spread(paired(of.standardwebhooksCrypto, of.oursVerify)),
+          eventHandlerOverMapLookup: spread(paired(of.eventHandler, of.mapLookup)),
+        },
+      };
+    };
     log(
       `bench: libraries: warm verification, ${iterations} calls each (200 B), ${largeIterations(iterations)} (64 KiB)`,
     );
@@ -504,16 +539,16 @@ export async function measureLibraries(
     ];
     return {
       rounds,
-      nodeOptions: LAMBDA_NODE_OPTIONS,
-      entries,
-      libraryCostMs: {
-        standardwebhooksOverOurs: spread(paired(samples.standardwebhooks, samples.oursVerify)),
-        standardwebhooksCryptoOverOurs: spread(paired(samples.standardwebhooksCrypto, samples.oursVerify)),
-        eventHandlerOverMapLookup: spread(paired(samples.eventHandler, samples.mapLookup)),
-      },
+      sizes: Object.fromEntries(
+        ENTRIES.map((e) => [
+          e,
+          { label: ENTRY_LABELS[e], bytes: built.bundles[e].bytes, files: built.bundles[e].files.length },
+        ]),
+      ) as Record<Entry, BundleFigures>,
+      cold: { deployed: coldOf('deployed'), noSourceMaps: coldOf('noSourceMaps') },
       verify: verifyFigures,
       agreement: agreement(),
-      bundles: built,
+      built,
     };
   } finally {
     if (!opts.dir) await rm(dir, { recursive: true, force: true });
@@ -532,33 +567,43 @@ export function librariesTable(r: LibrariesResult): string[] {
       `| ${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
     return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)];
   };
+  const { deployed, noSourceMaps } = r.cold;
   const out = table(
     [
       'handler',
       'bundle bytes',
-      'import ms',
-      'over empty ms, median (p25 to p75)',
-      'CPU over empty ms',
+      'import over empty ms, as deployed: median (p25 to p75)',
+      'without source maps',
+      'CPU over empty ms (deployed / without)',
       'first call ms',
     ],
     ENTRIES.map((e) => {
-      const f = r.entries[e];
+      const d = deployed.entries[e];
+      const n = noSourceMaps.entries[e];
       return [
-        f.label,
-        f.bytes.toLocaleString('en-US'),
-        ms(f.importMs),
-        e === 'empty' ? '-' : sp(f.overEmptyMs),
-        e === 'empty' ? '-' : ms(f.overEmptyCpuMs),
-        ms(f.firstCallMs),
+        r.sizes[e].label,
+        r.sizes[e].bytes.toLocaleString('en-US'),
+        e === 'empty' ? `(itself: ${ms(d.importMs)})` : sp(d.overEmptyMs),
+        e === 'empty' ? `(itself: ${ms(n.importMs)})` : sp(n.overEmptyMs),
+        e === 'empty' ? '-' : `${ms(d.overEmptyCpuMs)} / ${ms(n.overEmptyCpuMs)}`,
+        ms(d.firstCallMs),
       ];
     }),
   );
+  out.push('', `cold import, paired in each of ${r.rounds} rounds, as deployed / without source maps:`);
+  const costs: [string, keyof ColdFigures['libraryCostMs']][] = [
+    ['standardwebhooks over our verifier', 'standardwebhooksOverOurs'],
+    ['the same, node:crypto loaded in both (as receive)', 'standardwebhooksCryptoOverOurs'],
+    ['event-handler Router over Map lookup', 'eventHandlerOverMapLookup'],
+  ];
+  for (const [label, key] of costs) {
+    out.push(
+      `  ${`${label}:`.padEnd(52)} ${sp(deployed.libraryCostMs[key])} / ${sp(noSourceMaps.libraryCostMs[key])} ms`,
+    );
+  }
   out.push(
-    '',
-    `cold import, paired in each of ${r.rounds} rounds (NODE_OPTIONS ${r.nodeOptions}):`,
-    `  standardwebhooks over our verifier:                ${sp(r.libraryCostMs.standardwebhooksOverOurs)} ms`,
-    `  the same, node:crypto loaded in both (as receive): ${sp(r.libraryCostMs.standardwebhooksCryptoOverOurs)} ms`,
-    `  event-handler Router over Map lookup:              ${sp(r.libraryCostMs.eventHandlerOverMapLookup)} ms`,
+    `  (NODE_OPTIONS ${deployed.nodeOptions} / ${noSourceMaps.nodeOptions}; ` +
+      `source maps ${deployed.sourceMaps ? 'on' : 'off'} / ${noSourceMaps.sourceMaps ? 'on' : 'off'})`,
     '',
     ...table(
       ['verify, warm, per call', 'ours us', 'standardwebhooks us', 'ratio'],
@@ -577,10 +622,10 @@ export function librariesTable(r: LibrariesResult): string[] {
     `both verifiers, same requests: valid ${yes(a.valid.ours)} / ${yes(a.valid.standardwebhooks)}, ` +
       `signature changed ${yes(a.tamperedSignature.ours)} / ${yes(a.tamperedSignature.standardwebhooks)}, ` +
       `body changed ${yes(a.tamperedBody.ours)} / ${yes(a.tamperedBody.standardwebhooks)} (ours / standardwebhooks)`,
-    `first-call statuses: ${ENTRIES.map((e) => `${e} ${JSON.stringify(r.entries[e].firstCallStatuses)}`).join(', ')}`,
+    `first-call statuses: ${ENTRIES.map((e) => `${e} ${JSON.stringify(deployed.entries[e].firstCallStatuses)}`).join(', ')}`,
     `built-ins loaded beyond the empty handler: ${ENTRIES.filter((e) => e !== 'empty')
       .map((e) => {
-        const f = r.entries[e];
+        const f = deployed.entries[e];
         const first = f.firstCallBuiltins.filter((m) => !m.startsWith('internal/'));
         return `${e} ${f.builtins.filter((m) => !m.startsWith('internal/')).join(' ') || 'none'}${first.length ? ` (+ first call: ${first.join(' ')})` : ''}`;
       })

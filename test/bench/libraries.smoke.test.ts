@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAMBDA_NODE_OPTIONS } from '../../infra/bundle';
 import {
   ENTRIES,
   functionUrlEvent,
@@ -11,6 +12,7 @@ import {
   librariesTable,
   measureLibraries,
   tamper,
+  VARIANTS,
   verifiers,
 } from '../../scripts/bench/libraries';
 
@@ -20,7 +22,7 @@ import {
  * handler answered its event), never a time: the figures depend on the machine.
  */
 let dir: string;
-let result: LibrariesResult & { bundles: LibraryBundles };
+let result: LibrariesResult & { built: LibraryBundles };
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'libraries-smoke-'));
   result = await measureLibraries({ rounds: 3, iterations: 30, dir });
@@ -52,54 +54,67 @@ describe('the libraries benchmark', () => {
   it('bundles each handler into a non-empty file holding what it measures', async () => {
     // Assess
     for (const entry of ENTRIES) {
-      const b = result.bundles.bundles[entry];
+      const b = result.built.bundles[entry];
       const index = join(b.codeDir, 'index.mjs');
-      expect(b.files).toContain(index);
-      expect((await stat(index)).size).toBeGreaterThan(0);
-      expect(result.entries[entry].bytes).toBe(b.bytes);
+      expect(b.files).toEqual([index]);
+      expect((await stat(index)).size).toBe(b.bytes);
+      expect(b.bytes).toBeGreaterThan(0);
+      expect(result.sizes[entry].bytes).toBe(b.bytes);
     }
     const code = (entry: (typeof ENTRIES)[number]) =>
-      readFile(join(result.bundles.bundles[entry].codeDir, 'index.mjs'), 'utf8');
+      readFile(join(result.built.bundles[entry].codeDir, 'index.mjs'), 'utf8');
     expect(await code('eventHandler')).toContain(
       'Received an event that is not compatible with this resolver',
     );
     expect(await code('standardwebhooks')).toContain('No matching signature found');
     expect(await code('oursVerify')).toContain('webhook-signature does not match');
-    expect(result.entries.eventHandler.bytes).toBeGreaterThan(result.entries.mapLookup.bytes);
-    expect(result.entries.standardwebhooks.bytes).toBeGreaterThan(result.entries.oursVerify.bytes);
+    expect(result.sizes.eventHandler.bytes).toBeGreaterThan(result.sizes.mapLookup.bytes);
+    expect(result.sizes.standardwebhooks.bytes).toBeGreaterThan(result.sizes.oursVerify.bytes);
   });
 
-  it('imports each handler in fresh processes and has each answer the signed event', () => {
-    // Assess: every round's first call got the answer its handler gives a valid POST to /.
-    const statuses = Object.fromEntries(ENTRIES.map((e) => [e, result.entries[e].firstCallStatuses]));
-    expect(statuses).toEqual({
-      empty: { null: 3 },
-      oursVerify: { 204: 3 },
-      standardwebhooks: { 204: 3 },
-      standardwebhooksCrypto: { 204: 3 },
-      mapLookup: { 200: 3 },
-      eventHandler: { 200: 3 },
-    });
-    expect(result.entries.oursVerify.builtins).toContain('crypto');
-    expect(result.entries.standardwebhooksCrypto.builtins).toContain('crypto');
-    expect(result.entries.standardwebhooks.builtins).not.toContain('crypto');
+  it('imports each handler in fresh processes, with and without source maps, and has each answer the signed event', () => {
+    // Assess: the NODE_OPTIONS took effect, and every round's first call got the answer its
+    // handler gives a valid POST to /.
+    expect([result.cold.deployed.sourceMaps, result.cold.noSourceMaps.sourceMaps]).toEqual([true, false]);
+    expect(result.cold.deployed.nodeOptions).toBe(LAMBDA_NODE_OPTIONS);
+    for (const variant of VARIANTS) {
+      const cold = result.cold[variant];
+      const statuses = Object.fromEntries(ENTRIES.map((e) => [e, cold.entries[e].firstCallStatuses]));
+      expect(statuses).toEqual({
+        empty: { null: 3 },
+        oursVerify: { 204: 3 },
+        standardwebhooks: { 204: 3 },
+        standardwebhooksCrypto: { 204: 3 },
+        mapLookup: { 200: 3 },
+        eventHandler: { 200: 3 },
+      });
+      expect(cold.entries.oursVerify.builtins).toContain('crypto');
+      expect(cold.entries.standardwebhooksCrypto.builtins).toContain('crypto');
+      expect(cold.entries.standardwebhooks.builtins).not.toContain('crypto');
+    }
   });
 
   it('gives finite figures and prints them', () => {
     // Assess
     const numbers = [
-      ...ENTRIES.flatMap((e) => {
-        const f = result.entries[e];
-        return [f.importMs, f.overEmptyMs.median, f.overEmptyMs.p25, f.overEmptyMs.p75, f.firstCallMs];
+      ...VARIANTS.flatMap((variant) => {
+        const cold = result.cold[variant];
+        return [
+          ...ENTRIES.flatMap((e) => {
+            const f = cold.entries[e];
+            return [f.importMs, f.overEmptyMs.median, f.overEmptyMs.p25, f.overEmptyMs.p75, f.firstCallMs];
+          }),
+          ...Object.values(cold.libraryCostMs).flatMap((s) => [s.median, s.p25, s.p75]),
+        ];
       }),
-      ...Object.values(result.libraryCostMs).flatMap((s) => [s.median, s.p25, s.p75]),
       ...result.verify.flatMap((v) => [v.oursUs, v.standardwebhooksUs, v.ratio]),
     ];
+    expect(numbers.length).toBeGreaterThan(60);
     for (const n of numbers) expect(Number.isFinite(n)).toBe(true);
     expect(result.rounds).toBe(3);
     expect(result.verify.map((v) => v.bodyBytes)).toEqual([200, 65536]);
     const table = librariesTable(result).join('\n');
-    for (const e of ENTRIES) expect(table).toContain(result.entries[e].label);
+    for (const e of ENTRIES) expect(table).toContain(result.sizes[e].label);
   });
 
   it('keeps both libraries out of the Lambda code', async () => {
