@@ -16,7 +16,8 @@
  * and again without `--enable-source-maps`, all taking turns within each round, each minus the
  * empty handler of the same round and options; the figure is the median of those differences.
  * The probe here does what build.ts's does (the import, timed up to the resolved handler), then
- * calls the handler once with a signed Function URL event and times that first call apart.
+ * calls the handler once with a signed Function URL event and times that first call apart, and
+ * then the first `new Response()` (undici, which the Router's first call loads and a fetch would).
  *
  * Verification per call is timed in this process, warm: both verifiers on the same signed request
  * in alternation, median of many calls, for a 200 B and a 64 KiB body. `standardwebhooks` runs
@@ -166,6 +167,14 @@ const context = {
 const t1 = performance.now();
 const answer = await handler(event, context);
 const firstCallMs = performance.now() - t1;
+const firstCallBuiltins = process.moduleLoadList
+  .filter((m) => !before.has(m) && m.startsWith('NativeModule '))
+  .map((m) => m.slice('NativeModule '.length))
+  .filter((m) => !builtins.includes(m));
+// Then the web Request/Response globals, as a fetch() would: Node loads undici on first touch.
+const t2 = performance.now();
+void new Response('');
+const webGlobalsMs = performance.now() - t2;
 const sample = {
   ms,
   startUs,
@@ -176,10 +185,8 @@ const sample = {
   builtins,
   firstCallMs,
   firstCallStatus: answer?.statusCode ?? null,
-  firstCallBuiltins: process.moduleLoadList
-    .filter((m) => !before.has(m) && m.startsWith('NativeModule '))
-    .map((m) => m.slice('NativeModule '.length))
-    .filter((m) => !builtins.includes(m)),
+  webGlobalsMs,
+  firstCallBuiltins,
 };
 process.stdout.write('\\n' + JSON.stringify(sample) + '\\n');
 `;
@@ -287,6 +294,7 @@ function lambdaEnv(codeDir: string, event: string): Record<string, string> {
 
 interface LibrarySample extends ProbeSample {
   firstCallMs: number;
+  webGlobalsMs: number;
   firstCallStatus: number | null;
   firstCallBuiltins: string[];
 }
@@ -326,6 +334,11 @@ export interface EntryFigures {
   builtins: string[];
   /** Node built-ins the first call loaded. */
   firstCallBuiltins: string[];
+  /**
+   * Median time of `new Response('')` after the first call, ms: loading undici, the web globals a
+   * fetch() loads too, unless the first call did already (the event-handler Router).
+   */
+  webGlobalsMs: number;
 }
 
 /**
@@ -515,6 +528,7 @@ export async function measureLibraries(
             firstCallStatuses: statuses,
             builtins: (s[0]?.builtins ?? []).filter((m) => !bare.has(m)),
             firstCallBuiltins: s[0]?.firstCallBuiltins ?? [],
+            webGlobalsMs: median(s.map((x) => x.webGlobalsMs)),
           };
           return [entry, figures];
         }),
@@ -601,7 +615,10 @@ export function librariesTable(r: LibrariesResult): string[] {
       `  ${`${label}:`.padEnd(52)} ${sp(deployed.libraryCostMs[key])} / ${sp(noSourceMaps.libraryCostMs[key])} ms`,
     );
   }
+  const web = (e: Entry) => ms(deployed.entries[e].webGlobalsMs);
   out.push(
+    `  first new Response() after the first call (undici, as a first fetch loads it): empty handler ${web('empty')}, ` +
+      `Map lookup ${web('mapLookup')}, event-handler Router ${web('eventHandler')} ms (its first call loaded it)`,
     `  (NODE_OPTIONS ${deployed.nodeOptions} / ${noSourceMaps.nodeOptions}; ` +
       `source maps ${deployed.sourceMaps ? 'on' : 'off'} / ${noSourceMaps.sourceMaps ? 'on' : 'off'})`,
     '',
