@@ -1,5 +1,6 @@
 /**
- * `npm run chaos [-- --incidents N --seed S --senders C --crash --repeat-applies --mixed --no-faults]`: see scripts/chaos/run.ts.
+ * `npm run chaos [-- --incidents N --seed S --senders C --crash --repeat-applies --mixed --no-faults
+ *   --bridge-log FILE]`: see scripts/chaos/run.ts.
  * Exits non-zero when a request was lost or an incident closed twice.
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +16,8 @@ const { values } = parseArgs({
     // ESET answers every call at once: what is left to see is the pacing under the rate limit.
     'no-faults': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    // The bridge's INFO log (every outcome) appended to this file: the trace of a failed run.
+    'bridge-log': { type: 'string' },
   },
 });
 const number = (name: string, v: string | undefined) => {
@@ -38,6 +41,7 @@ const report = await runChaos({
   ...(values['repeat-applies'] ? { repeatApplies: true } : {}),
   ...(values.mixed ? { mixed: true } : {}),
   ...(values['no-faults'] ? { mix: { ok: 1 } } : {}),
+  ...(values['bridge-log'] ? { bridgeLog: values['bridge-log'] } : {}),
   log: (line) => console.error(`chaos: ${line}`),
 });
 console.log(formatReport(report));

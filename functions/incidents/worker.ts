@@ -219,7 +219,10 @@ export class IncidentWorker {
       return;
     }
     const rec = current.rec;
-    if (!redrive) {
+    // While a worker holds the incident, no message can be judged: the holder's own next wake-up
+    // may be this one, sent before the holder wrote it into the record. It waits (whileHeld).
+    const held = rec.lease !== undefined && !leaseFree(rec, '', now);
+    if (!redrive && !held) {
       if (!outstanding(rec)) {
         this.deps.record({ lambda: 'retry', outcome: 'settled', ...base });
         return;
@@ -247,8 +250,8 @@ export class IncidentWorker {
         return;
       }
     }
-    if (!leaseFree(rec, '', now) && rec.lease) {
-      await this.whileHeld(rec.lease, message, now, redrive);
+    if (held && rec.lease) {
+      await this.whileHeld(rec.lease, message, now);
       return;
     }
 
@@ -267,8 +270,7 @@ export class IncidentWorker {
       current,
     );
     if (!leased || leased.rec.lease?.owner !== owner) {
-      if (leased?.rec.lease && outstanding(leased.rec))
-        await this.whileHeld(leased.rec.lease, message, now, redrive);
+      if (leased?.rec.lease && outstanding(leased.rec)) await this.whileHeld(leased.rec.lease, message, now);
       else this.deps.record({ lambda: 'retry', outcome: 'settled', ...base });
       return;
     }
@@ -300,32 +302,23 @@ export class IncidentWorker {
   }
 
   /**
-   * A message for an incident another worker holds. A retry worker woken by another message keeps
-   * that message until it finishes, and leaves a wake-up for whatever is left: this one is not
-   * needed (unless it carries a redrive, whose new budget must not be lost). The holder's own
-   * message (its redelivery after a crash, or a duplicate copy) and a receive worker's lease (it
-   * leaves no message if it dies) wait: shortly for a receive worker, until the lease runs out for
-   * a retry worker.
+   * A message for an incident another worker holds waits until it can be judged; none is dropped
+   * here. The holder's own message (its redelivery after a crash, or a duplicate copy) waits for
+   * the lease to run out. Any other may be the wake-up the holder has just queued for the work it
+   * leaves (it writes the wake-up into the record only after sending it): it looks again shortly
+   * (2 s behind a receive worker, 10 s behind a retry worker, never past the lease's end), and
+   * once the holder has let go, the record says whether it is still needed.
    */
   private async whileHeld(
     lease: NonNullable<IncidentRecord['lease']>,
     message: RetryMessage,
     now: number,
-    redrive: boolean,
   ): Promise<void> {
     const byRetry = lease.owner.startsWith('retry:');
-    if (byRetry && !redrive && lease.wake !== undefined && lease.wake !== message.wakeId) {
-      this.deps.record({
-        lambda: 'retry',
-        outcome: 'settled',
-        tenant: message.tenant,
-        incidentUuid: message.incidentUuid,
-        correlationId: message.correlationId,
-        detail: 'another retry worker holds the incident',
-      });
-      return;
-    }
-    const at = byRetry ? lease.until + 1000 : Math.min(lease.until + 1000, now + BUSY_RECHECK_MS);
+    const own = byRetry && lease.wake === message.wakeId;
+    const at = own
+      ? lease.until + 1000
+      : Math.min(lease.until + 1000, now + (byRetry ? HELD_RECHECK_MS : BUSY_RECHECK_MS));
     const delaySeconds = delayTo(at, now);
     await this.deps.queue.enqueue(
       { ...message, sentAt: new Date(now).toISOString(), delaySeconds, why: 'busy' },
@@ -685,8 +678,10 @@ function redriveInto(r: IncidentRecord, message: RetryMessage, now: number): voi
 
 const ECHO = "the bridge's own change in the ticket, echoed back: not acted on";
 
-/** How soon a wake-up looks again at an incident another worker holds. */
+/** How soon a wake-up looks again at an incident a receive worker holds (its session is short). */
 const BUSY_RECHECK_MS = 2_000;
+/** How soon a message looks again at an incident a retry worker holds (up to its lease's end). */
+const HELD_RECHECK_MS = 10_000;
 
 function wantOf(w: NonNullable<IncidentRecord['want']>): NonNullable<RetryMessage['want']> {
   return { status: w.status, key: w.key, ...(w.ticketId ? { ticketId: w.ticketId } : {}) };

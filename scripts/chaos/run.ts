@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { sign } from '../../functions/auth/standard-webhooks';
@@ -38,6 +39,8 @@ export interface ChaosOptions {
    * state at ESET must be its latest event's, and every comment must be there exactly once.
    */
   mixed?: boolean;
+  /** Append the bridge's own log lines (INFO: every outcome) to this file, to trace a failed run. */
+  bridgeLog?: string;
   /** Give up waiting for the queues to settle after this long. */
   settleTimeoutMs?: number;
   log?: (line: string) => void;
@@ -51,8 +54,17 @@ export interface ChaosReport {
   deadLettered: Record<string, number>;
   lost: number;
   lostIncidents: string[];
-  /** What the bridge's record said of each lost incident (at most 5): why it was left. */
-  lostRecords: Array<{ incidentUuid: string; record: unknown; esetStatus?: string }>;
+  /** What the bridge's record said of each lost incident, or one missing a comment (at most 5). */
+  lostRecords: Array<{
+    incidentUuid: string;
+    record: unknown;
+    esetStatus?: string;
+    /** Each delivery for the incident and the bridge's last answer to it. */
+    deliveries: string[];
+    /** ESET's calls for the incident: ms from the start, kind, status. */
+    esetCalls: string[];
+    commentsAtEset: string[];
+  }>;
   /** The retry queue drained; otherwise what is still queued counts as unsettled, not lost. */
   settled: boolean;
   unsettled: number;
@@ -106,11 +118,17 @@ interface Bridge {
   webhookUrl: string;
 }
 
-async function startBridge(env: Record<string, string>): Promise<Bridge> {
+async function startBridge(env: Record<string, string>, logFile?: string): Promise<Bridge> {
   const proc = spawn(process.execPath, ['--import', 'tsx', START], {
     env: { ...process.env, ...env, PORT: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (logFile) {
+    const out = createWriteStream(logFile, { flags: 'a' });
+    proc.stdout?.on('data', (c: Buffer | string) => out.write(c));
+    proc.stderr?.on('data', (c: Buffer | string) => out.write(c));
+    proc.on('exit', () => out.end());
+  }
   let stderr = '';
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => {
     stderr = (stderr + c).slice(-4000);
@@ -187,13 +205,13 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     RETRY_QUEUE_VISIBILITY_SECONDS: '4',
     RETRY_QUEUE_MAX_RECEIVES: '5',
     SANDBOX_SEED_INCIDENTS: '0',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_LOG_LEVEL: options.bridgeLog ? 'INFO' : 'ERROR',
   };
 
   const ids = Array.from({ length: n }, () => randomUUID());
   for (const id of ids) sandbox.addIncident(id);
 
-  let bridge = await startBridge(env);
+  let bridge = await startBridge(env, options.bridgeLog);
   let crashes = 0;
   let restarting: Promise<void> | undefined;
   const crashAfter =
@@ -206,7 +224,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     crashes += 1;
     log(`SIGKILL the bridge after ${answered} answers`);
     await stopBridge(bridge, 'SIGKILL');
-    bridge = await startBridge(env);
+    bridge = await startBridge(env, options.bridgeLog);
     log('bridge restarted on the same queues');
   };
 
@@ -214,7 +232,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
    * A ticketing system: retries 5xx, 409 and 429 (as Jira does) and connection errors with a short
    * backoff, at most 30 times.
    */
-  const deliver = async ({ id, body }: Delivery) => {
+  const answerOf = new Map<Delivery, string>();
+  const deliver = async (delivery: Delivery) => {
+    const { id, body } = delivery;
     const webhookId = `msg_${randomUUID()}`;
     for (let attempt = 0; attempt < 30; attempt++) {
       if (restarting) await restarting;
@@ -232,8 +252,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
           body,
           signal: AbortSignal.timeout(15_000),
         });
-        await res.text();
+        const answer = await res.text();
         status = String(res.status);
+        const said = /"status":"([a-z-]+)"/.exec(answer)?.[1] ?? '';
+        answerOf.set(delivery, `${res.status} ${said}${attempt > 0 ? ` after ${attempt} retries` : ''}`);
         if (res.status < 500 && res.status !== 409 && res.status !== 429) {
           answers[status] = (answers[status] ?? 0) + 1;
           if (res.status === 200 || res.status === 202) accepted.add(id);
@@ -310,6 +332,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   let wrongFinalState = 0;
   let commentsMissing = 0;
   let commentsDoubled = 0;
+  /** Incidents in their wanted state but missing a comment (diagnosed with the lost ones). */
+  const missingAt: string[] = [];
   for (const id of ids) {
     const incident = state.incidents[id];
     const applied = incident?.closesApplied ?? 0;
@@ -337,17 +361,33 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       if (!d.text) continue;
       const times = textsAtEset.filter((t) => t === d.text).length;
       // A close or reopen a later event superseded may never reach ESET; a comment always must.
-      if (times === 0 && d.action === 'comment' && !parked) commentsMissing += 1;
+      if (times === 0 && d.action === 'comment' && !parked) {
+        commentsMissing += 1;
+        if (!lostIncidents.includes(id)) missingAt.push(id);
+      }
       if (times > 1) commentsDoubled += 1;
     }
   }
   if (options.mixed) closedMoreThanOnce = commentsDoubled;
   const records = new DynamoIncidentStore({ table: store.tableName, client: store.client });
   const lostRecords: ChaosReport['lostRecords'] = [];
-  for (const id of lostIncidents.slice(0, 5)) {
+  for (const id of [...lostIncidents, ...missingAt].slice(0, 5)) {
     const stored = await records.get('default', id).catch((err: Error) => ({ error: err.message }));
     const esetStatus = state.incidents[id]?.status;
-    lostRecords.push({ incidentUuid: id, record: stored ?? null, ...(esetStatus ? { esetStatus } : {}) });
+    const esetCallsFor = state.calls
+      .filter((c) => c.path.includes(id))
+      .map((c) => `${c.at - started} ms ${c.call}${c.responseIdResend ? '+id' : ''} ${c.status}`);
+    const sent = deliveries
+      .filter((d) => d.id === id)
+      .map((d) => `${d.action} ${d.at}${d.text ? ` "${d.text}"` : ''}: ${answerOf.get(d) ?? 'none'}`);
+    lostRecords.push({
+      incidentUuid: id,
+      record: stored ?? null,
+      ...(esetStatus ? { esetStatus } : {}),
+      deliveries: sent,
+      esetCalls: esetCallsFor,
+      commentsAtEset: (state.incidents[id]?.comments ?? []).map((c) => c.text),
+    });
   }
   const esetCalls = state.calls.length;
   const perSecond = new Map<number, number>();

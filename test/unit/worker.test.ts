@@ -185,19 +185,56 @@ describe('IncidentWorker: which retry messages act', () => {
     expect(rig.eset.calls.map((c) => [c.call, c.at])).toEqual([['close', T0 + 1_500_000]]);
   });
 
-  it('drops a message while a retry worker woken by another message holds the incident', async () => {
-    // Prepare
+  it("keeps the holder's next wake-up that arrives before the holder wrote it, and acts on it after", async () => {
+    // Prepare: a retry worker woken by w-holder has sent its next wake-up (w-next, due at once)
+    // but not yet written it into the record: the record still names w-holder.
     const rig = incidentRig();
     await rig.seed([closeEvent()], (r) => {
+      r.wake = { id: 'w-holder', at: new Date(T0).toISOString() };
       r.lease = { owner: 'retry:holder', until: T0 + TIMING.retry.leaseMs, wake: 'w-holder' };
     });
 
-    // Act
-    await rig.worker.onMessage(wakeMessage({ wakeId: 'w-other' }));
+    // Act: w-next arrives first.
+    await rig.worker.onMessage(wakeMessage({ wakeId: 'w-next' }));
+
+    // Assess: not dropped, but looked at again in 10 s.
+    expect(rig.enqueued.map((e) => [e.message.why, e.message.wakeId, e.delaySeconds])).toEqual([
+      ['busy', 'w-next', 10],
+    ]);
+    expect(rig.outcomes).toEqual([]);
+
+    // Act: the holder writes w-next and lets go; the message comes back and acts.
+    await rig.patch((r) => {
+      r.wake = { id: 'w-next', at: new Date(T0).toISOString() };
+      r.lease = undefined;
+    });
+    rig.eset.answers(status(200));
+    await rig.deliver(rig.lastWake());
 
     // Assess
-    expect(outcomesOf(rig)).toEqual(['retry settled another retry worker holds the incident']);
-    expect(rig.enqueued).toEqual([]);
+    expect(rig.eset.kinds()).toEqual(['close']);
+    expect(outstanding(await rig.record())).toBe(false);
+  });
+
+  it('drops, once the holder has let go, a message the record no longer names', async () => {
+    // Prepare
+    const rig = incidentRig();
+    await rig.seed([closeEvent()], (r) => {
+      r.wake = { id: 'w-holder', at: new Date(T0).toISOString() };
+      r.lease = { owner: 'retry:holder', until: T0 + TIMING.retry.leaseMs, wake: 'w-holder' };
+    });
+    await rig.worker.onMessage(wakeMessage({ wakeId: 'w-stray' }));
+    await rig.patch((r) => {
+      r.wake = { id: 'w-next', at: new Date(T0 + 60_000).toISOString() };
+      r.lease = undefined;
+    });
+
+    // Act
+    await rig.deliver(rig.lastWake());
+
+    // Assess
+    expect(outcomesOf(rig)).toEqual(['retry settled another wake-up is scheduled']);
+    expect(rig.enqueued).toHaveLength(1);
     expect(rig.eset.calls).toEqual([]);
   });
 
