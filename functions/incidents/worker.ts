@@ -251,7 +251,7 @@ export class IncidentWorker {
       }
     }
     if (held && rec.lease) {
-      await this.whileHeld(rec.lease, message, now);
+      await this.whileHeld(rec.lease, message, now, redrive);
       return;
     }
 
@@ -270,7 +270,8 @@ export class IncidentWorker {
       current,
     );
     if (!leased || leased.rec.lease?.owner !== owner) {
-      if (leased?.rec.lease && outstanding(leased.rec)) await this.whileHeld(leased.rec.lease, message, now);
+      if (leased?.rec.lease && outstanding(leased.rec))
+        await this.whileHeld(leased.rec.lease, message, now, redrive);
       else this.deps.record({ lambda: 'retry', outcome: 'settled', ...base });
       return;
     }
@@ -313,15 +314,28 @@ export class IncidentWorker {
     lease: NonNullable<IncidentRecord['lease']>,
     message: RetryMessage,
     now: number,
+    redrive: boolean,
   ): Promise<void> {
     const byRetry = lease.owner.startsWith('retry:');
+    // A redrive known only by its age would pass for a fresh message once queued again: mark it.
+    const marked: RetryMessage =
+      redrive && !message.deadLettered
+        ? {
+            ...message,
+            deadLettered: {
+              at: new Date(now).toISOString(),
+              reason: 'redriven after waiting longer than the retry queue holds a message',
+              action: message.want?.status === 'open' ? 'reopen' : 'close',
+            },
+          }
+        : message;
     const own = byRetry && lease.wake === message.wakeId;
     const at = own
       ? lease.until + 1000
       : Math.min(lease.until + 1000, now + (byRetry ? HELD_RECHECK_MS : BUSY_RECHECK_MS));
     const delaySeconds = delayTo(at, now);
     await this.deps.queue.enqueue(
-      { ...message, sentAt: new Date(now).toISOString(), delaySeconds, why: 'busy' },
+      { ...marked, sentAt: new Date(now).toISOString(), delaySeconds, why: 'busy' },
       delaySeconds,
     );
   }

@@ -216,6 +216,26 @@ describe('IncidentWorker: which retry messages act', () => {
     expect(outstanding(await rig.record())).toBe(false);
   });
 
+  it('keeps a redrive known only by its age marked as one while it waits for the holder', async () => {
+    // Prepare: SQS moved the message to the DLQ itself (no attributes); redriven 2 hours later.
+    const rig = incidentRig();
+    await rig.seed([closeEvent()], (r) => {
+      r.lease = { owner: 'retry:holder', until: T0 + TIMING.staleMessageMs + 100_000, wake: 'w-holder' };
+    });
+    rig.clock.set(T0 + TIMING.staleMessageMs + 1_000);
+
+    // Act
+    await rig.worker.onMessage(wakeMessage({ wakeId: 'w-old' }));
+
+    // Assess: queued again with a redrive mark, so its next delivery is still a redrive.
+    const again = rig.lastWake().message;
+    expect(again.why).toBe('busy');
+    expect(again.deadLettered).toMatchObject({
+      action: 'close',
+      reason: expect.stringContaining('redriven'),
+    });
+  });
+
   it('drops, once the holder has let go, a message the record no longer names', async () => {
     // Prepare
     const rig = incidentRig();
