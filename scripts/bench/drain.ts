@@ -1,8 +1,8 @@
 /**
  * Drain: N closes queued on a real local SQS queue, ESET (the sandbox) limiting to R calls per
- * second per API user, the bridge allowing itself ESET_MAX_RPS = R. Several pollers (as Lambda's
- * event source mapping with concurrency) feed the bundled retry Lambda in one child process, whose
- * limiter they share. Achieved closes per second over R, the share of ESET calls answered 429,
+ * second per API user, the bridge taking its calls from the tenant's shared budget (the state table
+ * in dynalite; slots 110 ms apart at R = 10). Several pollers (as Lambda's event source mapping with
+ * concurrency) feed the bundled retry Lambda in one child process. Achieved closes per second over R, the share of ESET calls answered 429,
  * and the worker's peak resident memory.
  */
 import { spawn } from 'node:child_process';

@@ -9,9 +9,9 @@
  * diagnostics channels (the SDK's requests carrying a DynamoDB `X-Amz-Target`), from the request's
  * start to the end of its answer.
  *
- * The bridge paces its ESET calls (functions/pacing/rate-limiter.ts: call starts at least
- * 1050 ms / ESET_MAX_RPS apart); the invocations start further apart than that, so the figure is
- * the bridge's overhead, not its pacing.
+ * The bridge paces its ESET calls (functions/pacing/shared-budget.ts: call starts 110 ms apart at
+ * ESET's 10 per second); the invocations start further apart than that, so the figure is the
+ * bridge's overhead, not its pacing.
  */
 import { randomUUID } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
@@ -43,7 +43,7 @@ const env = process.env;
 const rounds = Number(env.BENCH_ROUNDS ?? 10);
 const warmupRounds = Number(env.BENCH_WARMUP_ROUNDS ?? 3);
 const perRound = Number(env.BENCH_PER_ROUND ?? 9);
-/** Between two invocations' starts: the limiter's spacing at ESET_MAX_RPS, and a margin. */
+/** Between two invocations' starts: past the budget's spacing (110 ms at 10 per second), with a margin. */
 const spacingMs = Math.ceil(1050 / Number(env.ESET_MAX_RPS ?? 10)) + 15;
 const apiUrl = env.ESET_API_URL as string;
 const secret = env.WEBHOOK_SECRET as string;
