@@ -17,7 +17,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildBenchFiles, initFiles } from './bench/build';
 import { type ColdInitResult, measureColdInit } from './bench/cold-init';
 import { type DeployedApp, synthWithBundleLambda, synthWithCdk } from './bench/deployed';
@@ -29,13 +28,26 @@ import { round } from './bench/stats';
 import { measureSync, syncTable } from './bench/sync';
 import { measureTokens } from './bench/tokens';
 import { measureWarm, measureWarmPair, type WarmResult } from './bench/warm';
+import { parseCli, positiveInt, usageError } from './cli';
 
 // The in-process measurement (tokens) builds handlers that would print logs and EMF here.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `usage: npm run bench [-- options]
+  --json               also print the figures as one JSON line
+  --explain            add what the figures are made of (init by module, CPU profiles, without source maps, logs or EMF)
+  --previous COMMIT    the release the warm path is compared with (default ${PREVIOUS_RELEASE}; none skips it)
+  --before COMMIT      add that commit's functions to the cold-init rounds
+  --synth cdk|bundle   how the functions are built (default cdk: npx cdk synth)
+  --closes N --rate R --pollers P   the drain (default 2000 closes, 10/s, 3 pollers)
+  --cold-runs N --warm-rounds N     rounds of cold init (21) and warm blocks (12)
+  --sync [--sync-incidents N --sync-rate-limit R]   only the ESET-to-ticket sync (1000, 10)
+  --libraries          only what two libraries kept out of the Lambda code would cost
+BENCHMARKS.md has the last results.`;
+
+const values = parseCli(
+  {
     json: { type: 'boolean', default: false },
     explain: { type: 'boolean', default: false },
     closes: { type: 'string', default: '2000' },
@@ -53,18 +65,15 @@ const { values } = parseArgs({
     before: { type: 'string' },
     synth: { type: 'string', default: 'cdk' },
   },
-});
+  USAGE,
+);
 const num = (
   name: 'closes' | 'rate' | 'pollers' | 'cold-runs' | 'warm-rounds' | 'sync-incidents' | 'sync-rate-limit',
-) => {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
-  return n;
-};
+) => positiveInt(name, values[name], USAGE);
 const closes = num('closes');
 const rate = num('rate');
-if (rate > 10) throw new Error('--rate: ESET_MAX_RPS allows at most 10');
-if (values.synth !== 'cdk' && values.synth !== 'bundle') throw new Error('--synth is cdk or bundle');
+if (rate > 10) usageError(USAGE, '--rate: ESET allows at most 10 calls per second');
+if (values.synth !== 'cdk' && values.synth !== 'bundle') usageError(USAGE, '--synth is cdk or bundle');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Which code was measured: the commit, and whether functions/ had uncommitted changes. */

@@ -3,10 +3,22 @@
  *   --bridge-log FILE]`: see scripts/chaos/run.ts.
  * Exits non-zero when a request was lost or an incident closed twice.
  */
-import { parseArgs } from 'node:util';
+import { parseCli, positiveInt } from './cli';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `usage: npm run chaos [-- options]
+  --incidents N      incidents to drive (default 1000)
+  --seed S           the fault mix's and the schedule's seed (default 42)
+  --senders C        concurrent senders (default 20)
+  --crash            SIGKILL the bridge after 40 % of the answers, then restart it
+  --repeat-applies   ESET applies every repeated close, reopen and comment again
+  --mixed            each incident gets a shuffled life of closes, reopens and comments
+  --no-faults        ESET answers every call at once (only the rate limit is left)
+  --bridge-log FILE  append the bridge's INFO log to FILE
+  --json             also print the report as one JSON line
+Exits 1 when a request was lost or an incident closed twice.`;
+
+const values = parseCli(
+  {
     incidents: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '42' },
     senders: { type: 'string', default: '20' },
@@ -19,15 +31,9 @@ const { values } = parseArgs({
     // The bridge's INFO log (every outcome) appended to this file: the trace of a failed run.
     'bridge-log': { type: 'string' },
   },
-});
-const number = (name: string, v: string | undefined) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`--${name} must be a positive whole number`);
-    process.exit(2);
-  }
-  return n;
-};
+  USAGE,
+);
+const number = (name: string, v: string | undefined) => positiveInt(name, v, USAGE);
 
 // The SDK's notice about its future Node.js 22 requirement is noise in this report.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ||= 'true';

@@ -3,8 +3,8 @@
  * (receive handler) and the retry message (retry handler), against the ESET sandbox and a
  * recording queue. Prints a summary; exits non-zero with the shrunk counterexample on a failure.
  */
-import { parseArgs } from 'node:util';
 import fc from 'fast-check';
+import { parseCli, positiveInt, usageError } from './cli';
 import { checkRetryBatch, checkWebhookCase, FuzzStats, trackUnhandledRejections } from './fuzz/properties';
 import { retryBatchArb } from './fuzz/retry-cases';
 import { startFuzzRig } from './fuzz/rig';
@@ -14,16 +14,24 @@ import { webhookCaseArb } from './fuzz/webhook-cases';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `usage: npm run fuzz [-- options]
+  --runs N     cases per boundary (default 5000)
+  --seed S     fast-check's seed (default: from the clock; printed in the summary)
+  --only NAME  one boundary: webhook or retry`;
+
+const values = parseCli(
+  {
     runs: { type: 'string', default: '5000' },
     seed: { type: 'string' },
     only: { type: 'string' },
   },
-});
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number');
+  USAGE,
+);
+const runs = positiveInt('runs', values.runs, USAGE);
 const seed = values.seed === undefined ? Date.now() % 2_147_483_647 : Number(values.seed);
+if (!Number.isInteger(seed)) usageError(USAGE, '--seed must be a whole number');
+if (values.only !== undefined && values.only !== 'webhook' && values.only !== 'retry')
+  usageError(USAGE, '--only is webhook or retry');
 
 interface Outcome {
   name: string;
