@@ -111,6 +111,15 @@ export class EsetClient {
     },
   ) {}
 
+  /**
+   * A call that changes an incident is about to be made (the receive path's first close, once its
+   * record is written): its slot in the budget is taken now, beside that write. Only with a token
+   * at hand, so the slot is not spent waiting for a token request.
+   */
+  reserve(deadline: number): void {
+    if (this.opts.tokens.hasToken()) this.opts.pacer.reserve?.(deadline);
+  }
+
   async send(request: EsetRequest, options: SendOptions): Promise<EsetAnswer> {
     const started = this.opts.clock.now();
     let answer: EsetAnswer | undefined;

@@ -69,6 +69,12 @@ export class TokenProvider {
     });
   }
 
+  /** A cached token is usable now: a call would not wait for a token request. */
+  hasToken(): boolean {
+    const c = this.cached;
+    return c !== undefined && c.usableUntil > this.opts.clock.now();
+  }
+
   /** Drops the access token ESET answered 401 to, unless a newer one was already obtained. */
   invalidate(accessToken: string): void {
     if (this.cached?.accessToken === accessToken) this.cached = { ...this.cached, usableUntil: 0 };

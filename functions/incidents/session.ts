@@ -20,7 +20,7 @@ export interface ReconcilePolicy {
 }
 
 /** The ESET client of a tenant: its own API user, token cache and rate budget. */
-export type EsetFor = (tenant: string) => Pick<EsetClient, 'send'>;
+export type EsetFor = (tenant: string) => Pick<EsetClient, 'send'> & Partial<Pick<EsetClient, 'reserve'>>;
 
 export interface ReconcileDeps {
   eset: EsetFor;

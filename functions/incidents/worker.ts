@@ -96,6 +96,8 @@ export class IncidentWorker {
     // A close is most often the ticket's first event for the incident: try to create the record
     // without reading it first (one DynamoDB round trip less on the fast path).
     const guess = event.action === 'close' ? 'absent' : undefined;
+    // The close's slot in the shared budget is taken beside that write, not after it.
+    if (guess === 'absent') this.deps.eset(ctx.tenant).reserve?.(now + timing.receive.budgetMs);
     const saved = await updateRecord(
       store,
       ctx.tenant,

@@ -9,6 +9,11 @@ export interface Pacer {
    * incident (`act`) go before reads and the sync.
    */
   acquire(deadline: number, priority?: 'act' | 'read' | 'sync'): Promise<boolean>;
+  /**
+   * Optional: starts taking a slot for a call this process is about to make (the next `acquire`
+   * uses it), so that the slot's round trip runs beside other work instead of after it.
+   */
+  reserve?(deadline: number): void;
   /** ESET answered 429: no call starts before `ms` from now, honouring Retry-After. */
   pause(ms: number): void;
 }

@@ -133,7 +133,12 @@ export type Reply =
 export function scriptedEset(clock: FakeClock) {
   const replies: Reply[] = [];
   const calls: EsetCall[] = [];
+  /** Slots reserved ahead (`reserve`): the tenant, and the number of calls made by then. */
+  const reserved: { tenant: string; callsBefore: number; deadline: number }[] = [];
   const eset = (tenant: string) => ({
+    reserve: (deadline: number) => {
+      reserved.push({ tenant, callsBefore: calls.length, deadline });
+    },
     send: async (request: EsetRequest, options: SendOptions): Promise<EsetAnswer> => {
       calls.push({
         tenant,
@@ -153,6 +158,7 @@ export function scriptedEset(clock: FakeClock) {
   return {
     eset,
     calls,
+    reserved,
     /** Queues the answers to the next calls, in order. */
     answers(...next: Reply[]): void {
       replies.push(...next);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../../functions/clock/clock';
 import { SharedBudget } from '../../functions/pacing/shared-budget';
 import { type LocalStateStore, startLocalStateStore } from '../../infra/local/state-store';
@@ -109,5 +109,69 @@ describe('the shared rate budget', () => {
     const before = clock.slots.length;
     expect(await calm.acquire(clock.t + 100)).toBe(true);
     expect(clock.slots).toHaveLength(before); // no wait at all
+  });
+});
+
+describe('a slot reserved ahead (the receive path takes its close slot beside the record write)', () => {
+  /** Until the reservation's update is on its way, its time read (the clock may move after that). */
+  const taken = (b: SharedBudget, trips: number) => vi.waitFor(() => expect(b.roundTrips).toBe(trips));
+
+  it('is the slot the next call uses: still one round trip for the call', async () => {
+    const clock = frozenClock();
+    const b = budget('reserve-used', clock);
+    const reservedAt = clock.t;
+    b.reserve(clock.t + 8_000);
+    await taken(b, 1);
+    clock.t += 5; // the record's write
+    expect(await b.acquire(clock.t + 8_000)).toBe(true);
+    expect(b.roundTrips).toBe(1);
+    expect(b.reservedUsed).toBe(1);
+    expect(clock.slots).toEqual([]); // its slot had come: no wait
+    // The next process finds the slot taken: its own is one interval after the reserved one.
+    const other = budget('reserve-used', clock);
+    expect(await other.acquire(clock.t + 8_000)).toBe(true);
+    expect(clock.slots).toEqual([reservedAt + 110]);
+  });
+
+  it('is not taken while the budget is busy, where an unused one would cost throughput', async () => {
+    const clock = frozenClock();
+    const b = budget('reserve-busy', clock);
+    for (let i = 0; i < 3; i++) await b.acquire(clock.t + 8_000);
+    const trips = b.roundTrips;
+    b.reserve(clock.t + 8_000);
+    // Give a reservation, had one started, time to reach DynamoDB.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.roundTrips).toBe(trips);
+    expect(await b.acquire(clock.t + 8_000)).toBe(true);
+    expect(b.reservedUsed).toBe(0);
+    expect(clock.slots.at(-1)).toBe(clock.t + 3 * 110);
+  });
+
+  it('goes unused when the call comes too late for it: a fresh slot, spaced after it', async () => {
+    const clock = frozenClock();
+    const b = budget('reserve-late', clock);
+    const reservedAt = clock.t;
+    b.reserve(clock.t + 8_000);
+    await taken(b, 1);
+    clock.t += 60; // past RESERVED_SLOT_MS: starting now would crowd the next slot
+    expect(await b.acquire(clock.t + 8_000)).toBe(true);
+    expect(b.reservedUsed).toBe(0);
+    expect(b.roundTrips).toBe(2);
+    // The fresh slot is one interval after the unused one, never closer.
+    expect(clock.slots).toEqual([reservedAt + 110]);
+  });
+
+  it('is replaced when an earlier one went unused, not left to block the next reservation', async () => {
+    const clock = frozenClock();
+    const b = budget('reserve-stale', clock);
+    b.reserve(clock.t + 8_000);
+    await taken(b, 1);
+    clock.t += 1_000; // the invocation needed no call; the next one comes a second later
+    b.reserve(clock.t + 8_000);
+    await taken(b, 2);
+    clock.t += 5;
+    expect(await b.acquire(clock.t + 8_000)).toBe(true);
+    expect(b.reservedUsed).toBe(1);
+    expect(b.roundTrips).toBe(2);
   });
 });

@@ -12,6 +12,7 @@ import {
   OPEN,
   OTHER_INCIDENT,
   posted,
+  reopenEvent,
   status,
   T0,
   TENANT,
@@ -50,6 +51,26 @@ describe('IncidentWorker: a ticket event', () => {
     expect(outstanding(rec)).toBe(false);
     expect(rec.lease).toBeUndefined();
     expect(outcomesOf(rig)).toEqual(['receive closed']);
+  });
+
+  it("takes a close's budget slot ahead, beside the record's write; a reopen does not", async () => {
+    // Prepare
+    const rig = incidentRig();
+    rig.eset.answers(status(200));
+    const other = incidentRig();
+    other.eset.answers(incident(OPEN));
+
+    // Act
+    await rig.worker.onEvent(closeEvent(), RECEIVED);
+    await other.worker.onEvent(reopenEvent(), RECEIVED);
+
+    // Assess: one reservation, before any call, for the tenant, within the receive budget.
+    expect(rig.eset.reserved).toEqual([
+      { tenant: TENANT, callsBefore: 0, deadline: T0 + TIMING.receive.budgetMs },
+    ]);
+    expect(rig.eset.kinds()).toEqual(['close']);
+    expect(other.eset.reserved).toEqual([]);
+    expect(other.eset.kinds()).toEqual(['read']);
   });
 
   it('queues a wake-up after a 503 and answers 202 queued; the wake-up reads, then closes', async () => {
