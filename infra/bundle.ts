@@ -42,8 +42,20 @@ export function bundleLambda(entry: string, outdir: string): void {
 }
 
 /**
- * Node options of both functions. Source maps make stack traces readable; a 4 MB semi-space
- * keeps the young generation (and so the resident memory of a busy retry worker) small, at the
- * cost of more frequent, cheap scavenges (measured in `npm run bench`: same drain rate).
+ * Node options of every function. A 4 MB semi-space keeps the young generation (and so the
+ * resident memory of a busy retry worker) small, at the cost of more frequent, cheap scavenges
+ * (measured in `npm run bench`: same drain rate).
+ *
+ * No `--enable-source-maps` by default: it costs about 14 ms at every cold start (Node reads and
+ * parses each file's map as it loads it; `npm run bench -- --explain`), and the bridge never
+ * prints a stack trace (errors are logged and answered by name and message). The maps are still
+ * in the bundle; the `sourceMaps` context setting turns them on, for readable stack traces of a
+ * crash the handlers do not catch (an error at init, for one).
  */
-export const LAMBDA_NODE_OPTIONS = '--enable-source-maps --max-semi-space-size=4';
+export const LAMBDA_NODE_OPTIONS = '--max-semi-space-size=4';
+export const SOURCE_MAPS_NODE_OPTION = '--enable-source-maps';
+
+/** NODE_OPTIONS of a function, with or without source maps (the `sourceMaps` setting). */
+export function lambdaNodeOptions(sourceMaps: boolean): string {
+  return sourceMaps ? `${SOURCE_MAPS_NODE_OPTION} ${LAMBDA_NODE_OPTIONS}` : LAMBDA_NODE_OPTIONS;
+}

@@ -126,6 +126,7 @@ export class EsetCloseBridgeStack extends Stack {
       memorySize: 256,
       logRetention: settings.logRetention,
       tracing: settings.tracing,
+      sourceMaps: settings.sourceMaps,
       // A flood of webhooks (or an attacker without the secret) cannot use up the account's
       // concurrency; beyond this the Function URL answers 429 and senders retry.
       reservedConcurrentExecutions: settings.receiveReservedConcurrency,
@@ -163,6 +164,7 @@ export class EsetCloseBridgeStack extends Stack {
       memorySize: 256,
       logRetention: settings.logRetention,
       tracing: settings.tracing,
+      sourceMaps: settings.sourceMaps,
       environment: {
         ...common,
         DEAD_LETTER_QUEUE_URL: queues.deadLetterQueue.queueUrl,
@@ -220,6 +222,7 @@ export class EsetCloseBridgeStack extends Stack {
         esetCredentials,
         logRetention: settings.logRetention,
         tracing: settings.tracing,
+        sourceMaps: settings.sourceMaps,
         alarmTopic: monitoring.topic,
         dashboard: monitoring.dashboard,
       });

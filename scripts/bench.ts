@@ -205,12 +205,16 @@ try {
     log('bench: explain: CPU profiles of the cold init');
     const initProfile = await profileInit(files, app, Math.min(runs, 7));
     log('bench: explain: cold init with and without --enable-source-maps, in the same rounds');
+    // As deployed, and the other way round (source maps are a deployment setting, `sourceMaps`).
     const deployedOptions = app.receive.env.NODE_OPTIONS ?? '';
+    const deployedWithMaps = /(^|\s)--enable-source-maps\b/.test(deployedOptions);
     const coldSourceMaps = measureColdInit(files, app, runs, {
       before: {
-        label: 'without --enable-source-maps',
+        label: deployedWithMaps ? 'without --enable-source-maps' : 'with --enable-source-maps',
         app,
-        nodeOptions: deployedOptions.replace(/\s*--enable-source-maps\b/, '').trim(),
+        nodeOptions: deployedWithMaps
+          ? deployedOptions.replace(/\s*--enable-source-maps\b/, '').trim()
+          : `--enable-source-maps ${deployedOptions}`.trim(),
       },
     });
     log('bench: explain: warm overhead without INFO logs / EMF metrics');
@@ -400,7 +404,7 @@ try {
     const c = explained.coldSourceMaps;
     const w = c.before;
     console.log(
-      `  cold init as deployed / without --enable-source-maps, same rounds: receive ${round(c.receiveMs)} / ` +
+      `  cold init as deployed / ${w?.label ?? 'other'}, same rounds: receive ${round(c.receiveMs)} / ` +
         `${round(w?.receiveMs ?? Number.NaN)} ms, retry ${round(c.retryMs)} / ${round(w?.retryMs ?? Number.NaN)} ms ` +
         `(CPU ${round(c.receiveCpuMs)} / ${round(w?.receiveCpuMs ?? Number.NaN)}, ${round(c.retryCpuMs)} / ` +
         `${round(w?.retryCpuMs ?? Number.NaN)} ms)`,

@@ -8,7 +8,7 @@ import {
   METRICS_NAMESPACE as METRIC_NAMESPACE,
   SERVICE_NAME,
 } from '../../functions/observability/metric-names';
-import { bundleLambda, LAMBDA_NODE_OPTIONS } from '../bundle';
+import { bundleLambda, lambdaNodeOptions } from '../bundle';
 
 export interface BridgeFunctionProps {
   /** Absolute path of the handler file (exports `handler`). */
@@ -19,6 +19,8 @@ export interface BridgeFunctionProps {
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
   readonly tracing: boolean;
+  /** `--enable-source-maps` in NODE_OPTIONS (the `sourceMaps` setting). */
+  readonly sourceMaps?: boolean;
   readonly reservedConcurrentExecutions?: number;
 }
 
@@ -93,7 +95,7 @@ export class BridgeFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
+        NODE_OPTIONS: lambdaNodeOptions(props.sourceMaps ?? false),
         ...props.environment,
       },
     });

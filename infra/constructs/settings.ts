@@ -24,6 +24,8 @@ export interface BridgeSettings {
   readonly logRetention: RetentionDays;
   /** `tracing`: X-Ray active tracing on both functions. */
   readonly tracing: boolean;
+  /** `sourceMaps`: `--enable-source-maps` on every function (readable stack traces, slower cold starts). */
+  readonly sourceMaps: boolean;
   /**
    * `esetTenants`: more ESET tenants besides the default one (`esetRegion`), as
    * `{"acme":{"region":"de"},"globex":{"region":"eu","rateLimit":5}}` (JSON in `cdk.json` or a string
@@ -67,6 +69,7 @@ export const DEFAULT_SETTINGS: BridgeSettings = {
   receiveReservedConcurrency: 20,
   logRetention: RetentionDays.THREE_MONTHS,
   tracing: false,
+  sourceMaps: false,
   esetTenants: {},
   retryMaxConcurrency: 2,
   oldestRetryAgeAlarmSeconds: 1800,
@@ -116,6 +119,10 @@ export function readSettings(node: Node): BridgeSettings {
   const tracingRaw = get('tracing') ?? false;
   if (![true, false, 'true', 'false'].includes(tracingRaw as boolean | string)) {
     problems.push(`tracing must be true or false (got ${String(tracingRaw)})`);
+  }
+  const sourceMapsRaw = get('sourceMaps') ?? false;
+  if (![true, false, 'true', 'false'].includes(sourceMapsRaw as boolean | string)) {
+    problems.push(`sourceMaps must be true or false (got ${String(sourceMapsRaw)})`);
   }
 
   // The ESET budget is shared through the state table, so more retry instances only queue for it.
@@ -174,6 +181,7 @@ export function readSettings(node: Node): BridgeSettings {
     ...(receiveReservedConcurrency !== undefined ? { receiveReservedConcurrency } : {}),
     logRetention: retentionDays as RetentionDays,
     tracing: tracingRaw === true || tracingRaw === 'true',
+    sourceMaps: sourceMapsRaw === true || sourceMapsRaw === 'true',
     esetTenants,
     retryMaxConcurrency,
     oldestRetryAgeAlarmSeconds: int(

@@ -28,6 +28,7 @@ export interface TicketSyncProps {
   readonly esetCredentials: secretsmanager.ISecret;
   readonly logRetention: logs.RetentionDays;
   readonly tracing: boolean;
+  readonly sourceMaps?: boolean;
   readonly alarmTopic: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
 }
@@ -89,6 +90,7 @@ export class TicketSync extends Construct {
       memorySize: 256,
       logRetention: props.logRetention,
       tracing: props.tracing,
+      sourceMaps: props.sourceMaps,
       // One run at a time: the watermark and the links are written by one run, and the sync
       // takes one process's share of ESET's rate limit.
       reservedConcurrentExecutions: 1,

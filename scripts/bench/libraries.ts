@@ -12,9 +12,9 @@
  * `standardwebhooks` once more with `node:crypto` loaded beside it, as the receive Lambda has it
  * whatever verifies: Powertools Logger imports it), one that routes a Function URL event with each
  * router. Each bundle's size is what a cold start reads (build.ts `initFiles`). Cold import: round
- * after round of fresh Node processes (cold-init.ts `probeOnce`), with NODE_OPTIONS as deployed
- * and again without `--enable-source-maps`, all taking turns within each round, each minus the
- * empty handler of the same round and options; the figure is the median of those differences.
+ * after round of fresh Node processes (cold-init.ts `probeOnce`), with the deployed NODE_OPTIONS
+ * plus `--enable-source-maps` (the `sourceMaps` setting) and again as deployed, without it, all
+ * taking turns within each round, each minus the empty handler of the same round and options; the figure is the median of those differences.
  * The probe here does what build.ts's does (the import, timed up to the resolved handler), then
  * calls the handler once with a signed Function URL event and times that first call apart, and
  * then the first `new Response()` (undici, which the Router's first call loads and a fetch would).
@@ -30,7 +30,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Webhook } from 'standardwebhooks';
 import { sign, verify } from '../../functions/auth/standard-webhooks';
-import { LAMBDA_NODE_OPTIONS, lambdaBuildOptions } from '../../infra/bundle';
+import { LAMBDA_NODE_OPTIONS, lambdaBuildOptions, lambdaNodeOptions } from '../../infra/bundle';
 import { initFiles } from './build';
 import { type ProbeSample, probeOnce } from './cold-init';
 import { median, percentile, round } from './stats';
@@ -342,15 +342,16 @@ export interface EntryFigures {
 }
 
 /**
- * The NODE_OPTIONS the handlers are imported with, in the same rounds: as deployed
- * (`LAMBDA_NODE_OPTIONS`, source maps on), and the same without `--enable-source-maps`, whose cost
- * grows with the bundle (Node reads and parses each file's map at load).
+ * The NODE_OPTIONS the handlers are imported with, in the same rounds: with source maps (the
+ * `sourceMaps` setting; how the functions deployed before it), and as deployed without them
+ * (`LAMBDA_NODE_OPTIONS`). The maps' cost grows with the bundle (Node reads and parses each
+ * file's map at load).
  */
-export const VARIANTS = ['deployed', 'noSourceMaps'] as const;
+export const VARIANTS = ['sourceMaps', 'noSourceMaps'] as const;
 export type Variant = (typeof VARIANTS)[number];
 export const VARIANT_NODE_OPTIONS: Readonly<Record<Variant, string>> = {
-  deployed: LAMBDA_NODE_OPTIONS,
-  noSourceMaps: LAMBDA_NODE_OPTIONS.replace(/\s*--enable-source-maps\b/, '').trim(),
+  sourceMaps: lambdaNodeOptions(true),
+  noSourceMaps: LAMBDA_NODE_OPTIONS,
 };
 
 export interface ColdFigures {
@@ -559,7 +560,7 @@ export async function measureLibraries(
           { label: ENTRY_LABELS[e], bytes: built.bundles[e].bytes, files: built.bundles[e].files.length },
         ]),
       ) as Record<Entry, BundleFigures>,
-      cold: { deployed: coldOf('deployed'), noSourceMaps: coldOf('noSourceMaps') },
+      cold: { sourceMaps: coldOf('sourceMaps'), noSourceMaps: coldOf('noSourceMaps') },
       verify: verifyFigures,
       agreement: agreement(),
       built,
@@ -581,18 +582,18 @@ export function librariesTable(r: LibrariesResult): string[] {
       `| ${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(' | ')} |`;
     return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)];
   };
-  const { deployed, noSourceMaps } = r.cold;
+  const { sourceMaps, noSourceMaps } = r.cold;
   const out = table(
     [
       'handler',
       'bundle bytes',
-      'import over empty ms, as deployed: median (p25 to p75)',
+      'import over empty ms, with source maps: median (p25 to p75)',
       'without source maps',
-      'CPU over empty ms (deployed / without)',
+      'CPU over empty ms (with / without source maps)',
       'first call ms',
     ],
     ENTRIES.map((e) => {
-      const d = deployed.entries[e];
+      const d = sourceMaps.entries[e];
       const n = noSourceMaps.entries[e];
       return [
         r.sizes[e].label,
@@ -604,7 +605,7 @@ export function librariesTable(r: LibrariesResult): string[] {
       ];
     }),
   );
-  out.push('', `cold import, paired in each of ${r.rounds} rounds, as deployed / without source maps:`);
+  out.push('', `cold import, paired in each of ${r.rounds} rounds, with / without source maps:`);
   const costs: [string, keyof ColdFigures['libraryCostMs']][] = [
     ['standardwebhooks over our verifier', 'standardwebhooksOverOurs'],
     ['the same, node:crypto loaded in both (as receive)', 'standardwebhooksCryptoOverOurs'],
@@ -612,15 +613,15 @@ export function librariesTable(r: LibrariesResult): string[] {
   ];
   for (const [label, key] of costs) {
     out.push(
-      `  ${`${label}:`.padEnd(52)} ${sp(deployed.libraryCostMs[key])} / ${sp(noSourceMaps.libraryCostMs[key])} ms`,
+      `  ${`${label}:`.padEnd(52)} ${sp(sourceMaps.libraryCostMs[key])} / ${sp(noSourceMaps.libraryCostMs[key])} ms`,
     );
   }
-  const web = (e: Entry) => ms(deployed.entries[e].webGlobalsMs);
+  const web = (e: Entry) => ms(sourceMaps.entries[e].webGlobalsMs);
   out.push(
     `  first new Response() after the first call (undici, as a first fetch loads it): empty handler ${web('empty')}, ` +
       `Map lookup ${web('mapLookup')}, event-handler Router ${web('eventHandler')} ms (its first call loaded it)`,
-    `  (NODE_OPTIONS ${deployed.nodeOptions} / ${noSourceMaps.nodeOptions}; ` +
-      `source maps ${deployed.sourceMaps ? 'on' : 'off'} / ${noSourceMaps.sourceMaps ? 'on' : 'off'})`,
+    `  (NODE_OPTIONS ${sourceMaps.nodeOptions} / ${noSourceMaps.nodeOptions}; ` +
+      `source maps ${sourceMaps.sourceMaps ? 'on' : 'off'} / ${noSourceMaps.sourceMaps ? 'on' : 'off'})`,
     '',
     ...table(
       ['verify, warm, per call', 'ours us', 'standardwebhooks us', 'ratio'],
@@ -639,10 +640,10 @@ export function librariesTable(r: LibrariesResult): string[] {
     `both verifiers, same requests: valid ${yes(a.valid.ours)} / ${yes(a.valid.standardwebhooks)}, ` +
       `signature changed ${yes(a.tamperedSignature.ours)} / ${yes(a.tamperedSignature.standardwebhooks)}, ` +
       `body changed ${yes(a.tamperedBody.ours)} / ${yes(a.tamperedBody.standardwebhooks)} (ours / standardwebhooks)`,
-    `first-call statuses: ${ENTRIES.map((e) => `${e} ${JSON.stringify(deployed.entries[e].firstCallStatuses)}`).join(', ')}`,
+    `first-call statuses: ${ENTRIES.map((e) => `${e} ${JSON.stringify(sourceMaps.entries[e].firstCallStatuses)}`).join(', ')}`,
     `built-ins loaded beyond the empty handler: ${ENTRIES.filter((e) => e !== 'empty')
       .map((e) => {
-        const f = deployed.entries[e];
+        const f = sourceMaps.entries[e];
         const first = f.firstCallBuiltins.filter((m) => !m.startsWith('internal/'));
         return `${e} ${f.builtins.filter((m) => !m.startsWith('internal/')).join(' ') || 'none'}${first.length ? ` (+ first call: ${first.join(' ')})` : ''}`;
       })

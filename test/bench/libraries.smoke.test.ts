@@ -75,8 +75,8 @@ describe('the libraries benchmark', () => {
   it('imports each handler in fresh processes, with and without source maps, and has each answer the signed event', () => {
     // Assess: the NODE_OPTIONS took effect, and every round's first call got the answer its
     // handler gives a valid POST to /.
-    expect([result.cold.deployed.sourceMaps, result.cold.noSourceMaps.sourceMaps]).toEqual([true, false]);
-    expect(result.cold.deployed.nodeOptions).toBe(LAMBDA_NODE_OPTIONS);
+    expect([result.cold.sourceMaps.sourceMaps, result.cold.noSourceMaps.sourceMaps]).toEqual([true, false]);
+    expect(result.cold.noSourceMaps.nodeOptions).toBe(LAMBDA_NODE_OPTIONS);
     for (const variant of VARIANTS) {
       const cold = result.cold[variant];
       const statuses = Object.fromEntries(ENTRIES.map((e) => [e, cold.entries[e].firstCallStatuses]));

@@ -237,7 +237,8 @@ describe('EsetCloseBridgeStack (default context)', () => {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=4',
+        // No source maps by default: the bridge never prints a stack trace, and they cost every cold start.
+        NODE_OPTIONS: '--max-semi-space-size=4',
       };
       expect(env(ids.receiveFn)).toEqual({
         ...common,
@@ -688,11 +689,12 @@ describe('EsetCloseBridgeStack (several ESET tenants)', () => {
   });
 });
 
-describe('EsetCloseBridgeStack (tracing, alarm e-mail, no reserved concurrency)', () => {
+describe('EsetCloseBridgeStack (tracing, source maps, alarm e-mail, no reserved concurrency)', () => {
   let s: Synth;
   beforeAll(() => {
     s = synthesize({
       tracing: 'true',
+      sourceMaps: 'true',
       alarmEmail: 'secops@example.com',
       receiveReservedConcurrency: 'none',
       esetRegion: 'us',
@@ -709,13 +711,15 @@ describe('EsetCloseBridgeStack (tracing, alarm e-mail, no reserved concurrency)'
     expect(iam5.map(([, r]) => r.Type)).toEqual(['AWS::IAM::Policy', 'AWS::IAM::Policy']);
   });
 
-  it('turns on active tracing, subscribes the e-mail and applies the context values', () => {
+  it('turns on active tracing and source maps, subscribes the e-mail and applies the context values', () => {
     const fns = Object.values(s.resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(fns).toHaveLength(2);
     for (const fn of fns) {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
       expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
-      expect((fn.Properties.Environment as { Variables: Json }).Variables.ESET_REGION).toBe('us');
+      const vars = (fn.Properties.Environment as { Variables: Json }).Variables;
+      expect(vars.ESET_REGION).toBe('us');
+      expect(vars.NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=4');
     }
     const groups = Object.values(s.resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
     for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
@@ -761,6 +765,7 @@ describe('readSettings', () => {
       retryMaxConcurrency: 2,
       receiveReservedConcurrency: 20,
       tracing: false,
+      sourceMaps: false,
     });
   });
 
@@ -800,7 +805,13 @@ describe('readSettings', () => {
 
   it('names every problem at once', () => {
     expect(() =>
-      settingsFrom({ esetRegion: 'x', logRetentionDays: '13', tracing: 'yes', alarmEmail: 'nope' }),
-    ).toThrow(/esetRegion.*alarmEmail.*logRetentionDays.*tracing/);
+      settingsFrom({
+        esetRegion: 'x',
+        logRetentionDays: '13',
+        tracing: 'yes',
+        sourceMaps: 'on',
+        alarmEmail: 'nope',
+      }),
+    ).toThrow(/esetRegion.*alarmEmail.*logRetentionDays.*tracing.*sourceMaps must be true or false/);
   });
 });
