@@ -46,11 +46,12 @@ export function bundleLambda(entry: string, outdir: string): void {
  * resident memory of a busy retry worker) small, at the cost of more frequent, cheap scavenges
  * (measured in `npm run bench`: same drain rate).
  *
- * No `--enable-source-maps` by default: it costs about 14 ms at every cold start (Node reads and
+ * No `--enable-source-maps` by default: it costs 10 to 14 ms at every cold start (Node reads and
  * parses each file's map as it loads it; `npm run bench -- --explain`), and the bridge never
- * prints a stack trace (errors are logged and answered by name and message). The maps are still
- * in the bundle; the `sourceMaps` context setting turns them on, for readable stack traces of a
- * crash the handlers do not catch (an error at init, for one).
+ * prints a stack trace (errors are logged and answered by name and message). Measured, warm
+ * invocations were about 1 ms faster with it (BENCHMARKS.md); a webhook bridge starts cold often.
+ * The maps are still in the bundle; the `sourceMaps` context setting turns them on, for readable
+ * stack traces of a crash the handlers do not catch (an error at init, for one).
  */
 export const LAMBDA_NODE_OPTIONS = '--max-semi-space-size=4';
 export const SOURCE_MAPS_NODE_OPTION = '--enable-source-maps';
