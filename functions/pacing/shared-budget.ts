@@ -149,8 +149,9 @@ export class SharedBudget implements Pacer {
         this.lastTat = r.tat ?? (await this.read());
         if (this.lastTat > latest) return undefined;
       } else {
-        // Idle: the slot is now.
-        const r = await this.update('SET tat = :next', 'attribute_not_exists(tat) OR tat < :now', {
+        // Idle: the slot is now (a slot starting exactly now is free too: `tat <= now`, the
+        // same test as the guess above, so a guess of idle is never refused on that edge).
+        const r = await this.update('SET tat = :next', 'attribute_not_exists(tat) OR tat <= :now', {
           ':next': now + this.intervalMs,
           ':now': now,
         });

@@ -75,6 +75,17 @@ describe('the shared rate budget', () => {
     expect(one.roundTrips).toBe(20);
   });
 
+  it('takes a slot that starts exactly now with one round trip (the guess and the condition agree)', async () => {
+    const clock = frozenClock();
+    const b = budget('edge', clock);
+    await b.acquire(clock.t + 60_000);
+    clock.t += 110; // the next slot starts now
+    const trips = b.roundTrips;
+    expect(await b.acquire(clock.t + 60_000)).toBe(true);
+    expect(b.roundTrips - trips).toBe(1);
+    expect(clock.slots).toEqual([]); // no wait
+  });
+
   it('refuses a slot that comes after the deadline, and lets reads and the sync give way to changes', async () => {
     const clock = frozenClock();
     const b = budget('queue', clock);
