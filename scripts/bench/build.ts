@@ -25,13 +25,14 @@ export interface BenchFiles {
 }
 
 /**
- * The probe: resolves `_HANDLER` in `LAMBDA_TASK_ROOT` as the runtime does (`index.handler`:
- * `index.js`, `index.mjs` or `index.cjs`, the export `handler`), imports the module by file URL,
- * takes the export and checks it is a function. Timed from the import to the resolved handler;
- * `startUs`/`endUs` are on the monotonic clock V8's CPU profiles use (init-trace.ts, `--cpu-prof`).
- * With the init tracer (`--import`, init-trace.ts) it adds each module's own time.
+ * The timed import every probe starts with: resolves `_HANDLER` in `LAMBDA_TASK_ROOT` as the
+ * runtime does (`index.handler`: `index.js`, `index.mjs` or `index.cjs`, the export `handler`),
+ * imports the module by file URL, takes the export and checks it is a function. Timed from the
+ * import to the resolved handler (`ms`, `cpu`); `startUs`/`endUs` are on the monotonic clock V8's
+ * CPU profiles use (init-trace.ts, `--cpu-prof`); `builtins` are the Node built-ins it loaded.
+ * Leaves `handler`, `ms`, `startUs`, `endUs`, `cpu`, `before` and `builtins` for what follows.
  */
-const PROBE = `import { existsSync } from 'node:fs';
+export const PROBE_IMPORT = `import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 const root = process.env.LAMBDA_TASK_ROOT;
@@ -53,7 +54,13 @@ if (typeof handler !== 'function') throw new Error(spec + ' is not a function');
 const builtins = process.moduleLoadList
   .filter((m) => !before.has(m) && m.startsWith('NativeModule '))
   .map((m) => m.slice('NativeModule '.length));
-const sample = {
+`;
+
+/**
+ * The probe: the timed import, and what it measured. With the init tracer (`--import`,
+ * init-trace.ts) it adds each module's own time.
+ */
+const PROBE = `${PROBE_IMPORT}const sample = {
   ms,
   startUs,
   endUs,

@@ -31,7 +31,7 @@ import { build } from 'esbuild';
 import { Webhook } from 'standardwebhooks';
 import { sign, verify } from '../../functions/auth/standard-webhooks';
 import { LAMBDA_NODE_OPTIONS, lambdaBuildOptions, lambdaNodeOptions } from '../../infra/bundle';
-import { initFiles } from './build';
+import { initFiles, PROBE_IMPORT } from './build';
 import { type ProbeSample, probeOnce } from './cold-init';
 import { median, percentile, round } from './stats';
 
@@ -132,33 +132,10 @@ export const handler = async (event, context) => app.resolve(event, context);
 };
 
 /**
- * The probe: build.ts's (resolve `_HANDLER` in `LAMBDA_TASK_ROOT`, import by file URL, take the
- * export; timed from the import to the resolved handler), then one call of the handler with the
+ * The probe: build.ts's timed import (`PROBE_IMPORT`), then one call of the handler with the
  * event in BENCH_EVENT, timed apart (`firstCallMs`), and its status.
  */
-const PROBE = `import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-const root = process.env.LAMBDA_TASK_ROOT;
-const spec = process.env._HANDLER;
-const dot = spec.lastIndexOf('.');
-const base = join(root, spec.slice(0, dot));
-const file = ['.js', '.mjs', '.cjs'].map((e) => base + e).find((f) => existsSync(f));
-if (!file) throw new Error('no module for ' + spec + ' in ' + root);
-const before = new Set(process.moduleLoadList);
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-const startUs = Number(process.hrtime.bigint() / 1000n);
-const mod = await import(pathToFileURL(file).href);
-const handler = mod[spec.slice(dot + 1)];
-const ms = performance.now() - t0;
-const endUs = Number(process.hrtime.bigint() / 1000n);
-const cpu = process.cpuUsage(cpu0);
-if (typeof handler !== 'function') throw new Error(spec + ' is not a function');
-const builtins = process.moduleLoadList
-  .filter((m) => !before.has(m) && m.startsWith('NativeModule '))
-  .map((m) => m.slice('NativeModule '.length));
-const event = JSON.parse(process.env.BENCH_EVENT ?? '{}');
+const PROBE = `${PROBE_IMPORT}const event = JSON.parse(process.env.BENCH_EVENT ?? '{}');
 const context = {
   awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
   functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
