@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadDynamo } from '../aws/dynamodb';
+import { loadDynamo, VersionedItems } from '../aws/dynamodb';
 import { type IncidentRecord, outstanding } from './record';
 import { type IncidentStore, StoreUnavailableError, type Versioned } from './store';
 
@@ -13,6 +13,7 @@ const SETTLED_TTL_SECONDS = 90 * 24 * 3600;
  */
 export class DynamoIncidentStore implements IncidentStore {
   private loaded: ReturnType<typeof loadDynamo> | undefined;
+  private readonly items: VersionedItems;
 
   constructor(
     private readonly opts: {
@@ -23,60 +24,36 @@ export class DynamoIncidentStore implements IncidentStore {
       dynamo?: () => ReturnType<typeof loadDynamo>;
       now?: () => number;
     },
-  ) {}
+  ) {
+    this.items = new VersionedItems({
+      table: opts.table,
+      load: () => this.load(),
+      unavailable: (cause) => new StoreUnavailableError({ cause }),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+  }
 
   static id(tenant: string, incidentUuid: string): string {
     return `incident#${tenant}#${incidentUuid}`;
   }
 
   async get(tenant: string, incidentUuid: string): Promise<Versioned | undefined> {
-    const { client, mod } = await this.load();
-    let item: Record<string, { S?: string; N?: string }> | undefined;
-    try {
-      const res = await client.send(
-        new mod.GetItemCommand({
-          TableName: this.opts.table,
-          Key: { id: { S: DynamoIncidentStore.id(tenant, incidentUuid) } },
-          ConsistentRead: true,
-        }),
-      );
-      item = res.Item as typeof item;
-    } catch (err) {
-      throw new StoreUnavailableError({ cause: err });
-    }
-    if (!item) return undefined;
-    const rev = Number(item.rev?.N ?? '0');
-    const rec = JSON.parse(item.doc?.S ?? '{}') as IncidentRecord;
+    const got = await this.items.get(DynamoIncidentStore.id(tenant, incidentUuid));
+    if (!got) return undefined;
+    const rec = JSON.parse(got.text) as IncidentRecord;
     if (rec.v !== 1) throw new StoreUnavailableError({ cause: new Error('unknown incident record version') });
-    return { rec, rev };
+    return { rec, rev: got.rev };
   }
 
   async put(rec: IncidentRecord, rev: number): Promise<Versioned | undefined> {
-    const { client, mod } = await this.load();
-    const next = rev + 1;
-    const now = this.opts.now?.() ?? Date.now();
-    const item: Record<string, { S: string } | { N: string }> = {
-      id: { S: DynamoIncidentStore.id(rec.tenant, rec.incidentUuid) },
-      rev: { N: String(next) },
-      doc: { S: JSON.stringify(rec) },
-    };
-    if (!outstanding(rec) && !rec.lease) {
-      item.expiration = { N: String(Math.floor(now / 1000) + SETTLED_TTL_SECONDS) };
-    }
-    try {
-      await client.send(
-        new mod.PutItemCommand({
-          TableName: this.opts.table,
-          Item: item,
-          ConditionExpression: rev === 0 ? 'attribute_not_exists(id)' : 'rev = :rev',
-          ...(rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': { N: String(rev) } } }),
-        }),
-      );
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return undefined;
-      throw new StoreUnavailableError({ cause: err });
-    }
-    return { rec, rev: next };
+    const settled = !outstanding(rec) && !rec.lease;
+    const next = await this.items.put(
+      DynamoIncidentStore.id(rec.tenant, rec.incidentUuid),
+      JSON.stringify(rec),
+      rev,
+      settled ? SETTLED_TTL_SECONDS : undefined,
+    );
+    return next === undefined ? undefined : { rec, rev: next };
   }
 
   private load() {

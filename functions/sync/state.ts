@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadDynamo } from '../aws/dynamodb';
+import { loadDynamo, VersionedItems } from '../aws/dynamodb';
 import { StoreUnavailableError } from '../incidents/store';
 
 /**
@@ -25,61 +25,31 @@ export const syncIds = {
 
 export class DynamoDocStore implements DocStore {
   private loaded: ReturnType<typeof loadDynamo> | undefined;
+  private readonly items: VersionedItems;
 
   constructor(
     private readonly opts: { table: string; endpoint?: string; client?: DynamoDBClient; now?: () => number },
-  ) {}
+  ) {
+    this.items = new VersionedItems({
+      table: opts.table,
+      load: () => this.load(),
+      unavailable: (cause) => new StoreUnavailableError({ cause }),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+  }
 
   async get<T>(id: string): Promise<{ doc: T; rev: number } | undefined> {
-    const { client, mod } = await this.load();
-    let item: Record<string, { S?: string; N?: string }> | undefined;
+    const got = await this.items.get(id);
+    if (!got) return undefined;
     try {
-      const res = await client.send(
-        new mod.GetItemCommand({ TableName: this.opts.table, Key: { id: { S: id } }, ConsistentRead: true }),
-      );
-      item = res.Item as typeof item;
-    } catch (err) {
-      throw new StoreUnavailableError({ cause: err });
-    }
-    if (!item) return undefined;
-    try {
-      return { doc: JSON.parse(item.doc?.S ?? '{}') as T, rev: Number(item.rev?.N ?? '0') };
+      return { doc: JSON.parse(got.text) as T, rev: got.rev };
     } catch (err) {
       throw new StoreUnavailableError({ cause: err });
     }
   }
 
-  async put<T>(
-    id: string,
-    doc: T,
-    rev: number,
-    opts: { ttlSeconds?: number } = {},
-  ): Promise<number | undefined> {
-    const { client, mod } = await this.load();
-    const next = rev + 1;
-    const item: Record<string, { S: string } | { N: string }> = {
-      id: { S: id },
-      rev: { N: String(next) },
-      doc: { S: JSON.stringify(doc) },
-    };
-    if (opts.ttlSeconds !== undefined) {
-      const now = this.opts.now?.() ?? Date.now();
-      item.expiration = { N: String(Math.floor(now / 1000) + opts.ttlSeconds) };
-    }
-    try {
-      await client.send(
-        new mod.PutItemCommand({
-          TableName: this.opts.table,
-          Item: item,
-          ConditionExpression: rev === 0 ? 'attribute_not_exists(id)' : 'rev = :rev',
-          ...(rev === 0 ? {} : { ExpressionAttributeValues: { ':rev': { N: String(rev) } } }),
-        }),
-      );
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') return undefined;
-      throw new StoreUnavailableError({ cause: err });
-    }
-    return next;
+  put<T>(id: string, doc: T, rev: number, opts: { ttlSeconds?: number } = {}): Promise<number | undefined> {
+    return this.items.put(id, JSON.stringify(doc), rev, opts.ttlSeconds);
   }
 
   private load() {
