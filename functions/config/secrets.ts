@@ -24,24 +24,35 @@ async function fetchSecret(arn: string): Promise<string> {
 }
 
 /**
+ * A JSON secret from Secrets Manager, parsed. Its errors are the caller's, and never carry the
+ * parser's message: that would quote the secret.
+ */
+async function readJsonSecret(arn: string, errors: { unavailable: () => Error; notJson: () => Error }) {
+  let raw: string;
+  try {
+    raw = await fetchSecret(arn);
+  } catch {
+    throw errors.unavailable();
+  }
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw errors.notJson();
+  }
+}
+
+/**
  * ESET API user: `{"username","password"}` from Secrets Manager, or the local variables. Problems
  * name what is wrong, never the value: a parser's message would quote the secret.
  */
 export function credentialsResolver(source: SecretSource<Credentials>): () => Promise<Credentials> {
   if (source.kind === 'value') return () => Promise.resolve(source.value);
   return async () => {
-    let raw: string;
-    try {
-      raw = await fetchSecret(source.arn);
-    } catch {
-      throw new TokenError('the ESET credentials secret could not be read from Secrets Manager', false);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      throw new TokenError('the ESET credentials secret is not JSON {"username","password"}', true);
-    }
+    const parsed = await readJsonSecret(source.arn, {
+      unavailable: () =>
+        new TokenError('the ESET credentials secret could not be read from Secrets Manager', false),
+      notJson: () => new TokenError('the ESET credentials secret is not JSON {"username","password"}', true),
+    });
     const { username, password } = (parsed ?? {}) as Partial<Credentials>;
     if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
       throw new TokenError('the ESET credentials secret must be JSON {"username","password"}', true);
@@ -85,18 +96,10 @@ export function jiraCredentialsResolver(
 ): () => Promise<JiraCredentials> {
   if (source.kind === 'value') return () => Promise.resolve(source.value);
   return async () => {
-    let raw: string;
-    try {
-      raw = await fetchSecret(source.arn);
-    } catch {
-      throw new SecretUnavailableError();
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      throw new Error('the Jira credentials secret is not JSON {"email","apiToken"}');
-    }
+    const parsed = await readJsonSecret(source.arn, {
+      unavailable: () => new SecretUnavailableError(),
+      notJson: () => new Error('the Jira credentials secret is not JSON {"email","apiToken"}'),
+    });
     const { email, apiToken } = (parsed ?? {}) as Partial<JiraCredentials>;
     if (typeof email !== 'string' || typeof apiToken !== 'string' || !email || !apiToken) {
       throw new Error('the Jira credentials secret must be JSON {"email","apiToken"}');
