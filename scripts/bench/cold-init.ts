@@ -32,12 +32,8 @@ export interface ColdInitFigures {
   rssMb: number;
 }
 
-export interface ColdInitResult {
-  runs: number;
-  /** NODE_OPTIONS the processes ran with (the deployed value unless overridden). */
-  nodeOptions: string;
-  sourceMapsEnabled: boolean;
-  empty: ColdInitFigures;
+/** Both functions' figures from the same rounds. */
+export interface FunctionsColdInit {
   receive: ColdInitFigures;
   retry: ColdInitFigures;
   /** Median over the empty handler, ms: the figure of the goal. */
@@ -45,18 +41,18 @@ export interface ColdInitResult {
   retryMs: number;
   receiveCpuMs: number;
   retryCpuMs: number;
+}
+
+export interface ColdInitResult extends FunctionsColdInit {
+  runs: number;
+  /** NODE_OPTIONS the processes ran with (the deployed value unless overridden). */
+  nodeOptions: string;
+  sourceMapsEnabled: boolean;
+  empty: ColdInitFigures;
   /** Node built-ins each import loaded that a bare process had not. */
   builtins: Record<FunctionName, string[]>;
-  /** Another build of the functions (an earlier commit), measured in the same rounds. */
-  before?: {
-    label: string;
-    receive: ColdInitFigures;
-    retry: ColdInitFigures;
-    receiveMs: number;
-    retryMs: number;
-    receiveCpuMs: number;
-    retryCpuMs: number;
-  };
+  /** Another build of the functions (an earlier commit), or other NODE_OPTIONS, in the same rounds. */
+  before?: FunctionsColdInit & { label: string };
 }
 
 /** Starts one fresh process that imports `fn`'s handler; `extraArgs` go to node before the probe. */
